@@ -1,0 +1,76 @@
+"""
+Run the test suite for every supported Django and Python, on SQLite,
+PostgreSQL and MariaDB, with warnings as errors, then the migrations tests.
+
+A missing interpreter or an unreachable database fails the run: CI must
+never pass by skipping a cell. Usage: python .ci/matrix.py [CELL ...], where
+CELL is a name such as dj52-py311 (default: all).
+"""
+
+import glob
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+ROOT = Path(__file__).resolve().parent.parent
+VENVS = ROOT / ".venvs"
+CELLS = {
+    "dj52-py311": ("django>=5.2.15,<6.0", "3.11"),
+    "dj60-py312": ("django>=6.0.6,<6.1", "3.12"),
+    "dj61-py312": ("django>=6.1,<6.2", "3.12"),
+    "dj61-py313": ("django>=6.1,<6.2", "3.13"),
+}
+DATABASES = ["sqlite", "postgresql", "mariadb"]
+UV = Path(sys.executable).parent / "uv"
+
+
+def interpreter(version):
+    """Return the path of a Python ``version``, or exit saying it is missing."""
+    candidates = sorted(
+        glob.glob(f"/root/.pyenv/versions/{version}.*/bin/python")
+        + glob.glob(f"/usr/bin/python{version}")
+        + glob.glob(f"/usr/local/bin/python{version}")
+    )
+    if not candidates:
+        sys.exit(f"matrix: Python {version} is missing; install it, do not skip it.")
+    return candidates[-1]
+
+
+def run(*args, env=None):
+    print("+", " ".join(str(arg) for arg in args), flush=True)
+    subprocess.run(args, check=True, cwd=ROOT, env=env)
+
+
+def install(cell):
+    django, python = CELLS[cell]
+    venv = VENVS / cell
+    run(
+        UV, "venv", "--quiet", "--allow-existing", "--python", interpreter(python), venv
+    )
+    run(
+        UV, "pip", "install", "--quiet", "--python", venv / "bin" / "python",
+        "--editable", ".[tests,postgresql,mariadb]", django,
+    )  # fmt: skip
+    return venv / "bin" / "python"
+
+
+def main(cells):
+    results = []
+    for cell in cells:
+        python = install(cell)
+        for database in DATABASES:
+            env = os.environ | {"DB": database, "PYTHONWARNINGS": "error"}
+            started = time.monotonic()
+            run(python, "-W", "error", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                "tests", "migrations_tests", env=env)  # fmt: skip
+            results.append((cell, database, time.monotonic() - started))
+    print("\nmatrix: every cell passed")
+    for cell, database, seconds in results:
+        print(f"  {cell:12} {database:10} {seconds:6.1f}s")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:] or list(CELLS))

@@ -1,0 +1,291 @@
+"""
+Parse and validate email host DSNs such as
+``submission://user:pass@smtp.example.com:587?timeout=10``.
+
+This is the only place that knows the DSN rules. The model, the forms, the
+system checks and ``get_connection()`` all call :func:`parse_dsn`, so they
+cannot disagree. Error messages never repeat the password.
+"""
+
+import dataclasses
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy, gettext_noop
+from speckenv_django import INTERESTING_MAIL_BACKENDS
+
+from email_hosts.senders import validate_sender
+
+
+SMTP_SCHEMES = {"smtp", "submission"}
+SCHEMES = set(INTERESTING_MAIL_BACKENDS)
+QUERY_PARAMETERS = {"ssl", "tls", "timeout", "_default_from_email"}
+SMTP_ONLY_PARAMETERS = {"ssl", "tls", "timeout"}
+TRUE_FLAG_VALUES = {"", "1", "true", "yes", "on"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Transport:
+    """
+    The validated parts of a DSN.
+
+    ``repr()`` leaves out the password, so a transport can be logged.
+    """
+
+    scheme: str
+    host: str | None = None
+    port: int | None = None
+    username: str = ""
+    password: str = dataclasses.field(default="", repr=False)
+    use_tls: bool = False
+    use_ssl: bool = False
+    timeout: int | None = None
+    default_from_email: str = ""
+
+    @property
+    def is_smtp(self):
+        return self.scheme in SMTP_SCHEMES
+
+    def smtp_options(self, *, default_timeout):
+        """Return the keyword arguments for Django's SMTP ``EmailBackend``."""
+        return {
+            "host": self.host,
+            "port": self.port,
+            "username": self.username,
+            "password": self.password,
+            "use_tls": self.use_tls,
+            "use_ssl": self.use_ssl,
+            "timeout": self.timeout or default_timeout,
+            # Empty, not None: Django < 6.1 would fill None from the global
+            # EMAIL_SSL_KEYFILE and EMAIL_SSL_CERTFILE settings.
+            "ssl_keyfile": "",
+            "ssl_certfile": "",
+        }
+
+
+#: Every DSN error, by code. Plain strings, so that they can be rendered
+#: untranslated while settings.py is still loading; see render_error().
+MESSAGES = {
+    "dsn_empty": gettext_noop("Enter a DSN such as smtp://smtp.example.com."),
+    "dsn_not_a_url": gettext_noop("The DSN is not a valid URL."),
+    "dsn_non_ascii": gettext_noop("The DSN must be ASCII. URL-quote other characters."),
+    "dsn_whitespace": gettext_noop(
+        "The DSN must not contain spaces, line breaks or control characters."
+    ),
+    "dsn_scheme": gettext_noop("Unknown scheme %(scheme)r. Use one of %(known)s."),
+    "dsn_unquoted_credentials": gettext_noop(
+        "The user name or password contains '/', '?' or '#'. URL-quote them"
+        " as %%2F, %%3F and %%23."
+    ),
+    "dsn_trailing_text": gettext_noop(
+        "The DSN must end after the host and the query string."
+    ),
+    "dsn_unknown_parameter": gettext_noop(
+        "Unknown query parameter %(name)r. Known parameters are %(known)s."
+    ),
+    "dsn_repeated_parameter": gettext_noop(
+        "The query parameter %(name)r is given more than once."
+    ),
+    "dsn_flag_value": gettext_noop(
+        "%(name)s takes no value. Remove it to turn it off."
+    ),
+    "dsn_port_range": gettext_noop("Port %(port)s is out of range: use 1 to 65535."),
+    "dsn_port_not_a_number": gettext_noop("Port %(port)r is not a number."),
+    "dsn_timeout": gettext_noop(
+        "Timeout %(timeout)r is not a positive whole number of seconds."
+    ),
+    "dsn_credentials_non_ascii": gettext_noop(
+        "The %(what)s must be ASCII: SMTP servers cannot authenticate other characters."
+    ),
+    "dsn_credentials_control": gettext_noop(
+        "The %(what)s must not contain line breaks or control characters."
+    ),
+    "dsn_default_from_email": gettext_noop(
+        "_default_from_email %(value)r is not a valid sender. Use"
+        " addr@example.com or Name <addr@example.com>."
+    ),
+    "dsn_missing_host": gettext_noop(
+        "%(scheme)s:// needs a host, as in %(scheme)s://smtp.example.com."
+    ),
+    "dsn_ssl_and_tls": gettext_noop(
+        "ssl (implicit TLS) and tls (STARTTLS) exclude each other. Keep one of them."
+    ),
+    "dsn_local_netloc": gettext_noop(
+        "%(scheme)s:// takes no host, user name or password."
+    ),
+    "dsn_local_parameters": gettext_noop("%(scheme)s:// does not take %(names)s."),
+}
+
+
+def _invalid(code, **params):
+    # Always pass params, so that "%%" renders as "%" in every message.
+    return ValidationError(
+        gettext_lazy(MESSAGES[code]), code=code, params=params or {"_": None}
+    )
+
+
+def render_error(error):
+    """
+    Return a DSN ``ValidationError``'s message in English, without touching
+    the translation machinery (which is not ready while settings load).
+    """
+    return MESSAGES[error.code] % (error.params or {"_": None})
+
+
+def _check_characters(dsn):
+    if not dsn.isascii():
+        raise _invalid("dsn_non_ascii")
+    if any(char.isspace() or not char.isprintable() for char in dsn):
+        raise _invalid("dsn_whitespace")
+
+
+def _query(parts):
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    names = [name for name, _value in pairs]
+    for name in names:
+        if name not in QUERY_PARAMETERS:
+            raise _invalid(
+                "dsn_unknown_parameter",
+                name=name,
+                known=", ".join(sorted(QUERY_PARAMETERS)),
+            )
+        if names.count(name) > 1:
+            raise _invalid("dsn_repeated_parameter", name=name)
+    return dict(pairs)
+
+
+def _credentials_broke_the_url(parts):
+    """
+    Return whether a user name or password with an unquoted ``/``, ``?`` or
+    ``#`` cut the DSN short, leaving the rest of it after the host.
+    """
+    if "@" in parts.netloc:
+        return False
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    return (
+        "@" in parts.path
+        or "@" in parts.fragment
+        or any(
+            "@" in name or ("@" in value and name != "_default_from_email")
+            for name, value in query
+        )
+    )
+
+
+def _flag(query, name):
+    value = query.get(name)
+    if value is None:
+        return False
+    if value.lower() not in TRUE_FLAG_VALUES:
+        raise _invalid("dsn_flag_value", name=name)
+    return True
+
+
+def _port(parts):
+    try:
+        port = parts.port
+    except ValueError:
+        port_text = parts.netloc.rpartition("@")[2].rpartition(":")[2]
+        if port_text.isdigit():
+            raise _invalid("dsn_port_range", port=port_text) from None
+        raise _invalid("dsn_port_not_a_number", port=port_text) from None
+    if port == 0:
+        raise _invalid("dsn_port_range", port=0)
+    return port
+
+
+def _timeout(query):
+    timeout = query.get("timeout")
+    if timeout is None:
+        return None
+    if not timeout.isdigit() or int(timeout) == 0:
+        raise _invalid("dsn_timeout", timeout=timeout)
+    return int(timeout)
+
+
+def _credential(raw, what):
+    value = unquote(raw or "")
+    if not value.isascii():
+        raise _invalid("dsn_credentials_non_ascii", what=what)
+    if not value.isprintable():
+        raise _invalid("dsn_credentials_control", what=what)
+    return value
+
+
+def _default_from_email(query):
+    sender = query.get("_default_from_email", "")
+    if sender:
+        try:
+            validate_sender(sender)
+        except ValidationError:
+            raise _invalid("dsn_default_from_email", value=sender) from None
+    return sender
+
+
+def _smtp_transport(parts, query):
+    if not parts.hostname:
+        raise _invalid("dsn_missing_host", scheme=parts.scheme)
+    use_ssl = _flag(query, "ssl")
+    use_tls = _flag(query, "tls") or (parts.scheme == "submission" and not use_ssl)
+    if use_ssl and "tls" in query:
+        raise _invalid("dsn_ssl_and_tls")
+    port = _port(parts)
+    if port is None:
+        port = 465 if use_ssl else 587 if parts.scheme == "submission" else 25
+    return Transport(
+        scheme=parts.scheme,
+        host=parts.hostname,
+        port=port,
+        username=_credential(parts.username, "user name"),
+        password=_credential(parts.password, "password"),
+        use_tls=use_tls,
+        use_ssl=use_ssl,
+        timeout=_timeout(query),
+        default_from_email=_default_from_email(query),
+    )
+
+
+def _local_transport(parts, query):
+    if parts.netloc:
+        raise _invalid("dsn_local_netloc", scheme=parts.scheme)
+    if given := sorted(SMTP_ONLY_PARAMETERS.intersection(query)):
+        raise _invalid(
+            "dsn_local_parameters", scheme=parts.scheme, names=", ".join(given)
+        )
+    return Transport(scheme=parts.scheme, default_from_email=_default_from_email(query))
+
+
+def parse_dsn(dsn):
+    """
+    Return the :class:`Transport` a DSN describes.
+
+    Raise ``ValidationError`` naming the problem, never the password, if the
+    DSN is malformed or would fail only later, at send time.
+    """
+    if not isinstance(dsn, str) or not dsn:
+        raise _invalid("dsn_empty")
+    _check_characters(dsn)
+    try:
+        parts = urlsplit(dsn)
+    except ValueError:
+        # The message may quote the netloc, password included.
+        raise _invalid("dsn_not_a_url") from None
+    if parts.scheme not in SCHEMES:
+        raise _invalid(
+            "dsn_scheme",
+            scheme=parts.scheme,
+            known=", ".join(sorted(SCHEMES)),
+        )
+    if _credentials_broke_the_url(parts):
+        raise _invalid("dsn_unquoted_credentials")
+    if parts.path not in ("", "/") or parts.fragment:
+        raise _invalid("dsn_trailing_text")
+    query = _query(parts)
+    if parts.scheme in SMTP_SCHEMES:
+        return _smtp_transport(parts, query)
+    return _local_transport(parts, query)
+
+
+def validate_dsn(dsn):
+    """Validator for model and form fields: raise if :func:`parse_dsn` would."""
+    parse_dsn(dsn)

@@ -1,0 +1,69 @@
+"""Find the host for a key: a database row first, then ``EMAIL_HOSTS``."""
+
+import dataclasses
+
+from django.core.exceptions import ValidationError
+
+from email_hosts import conf
+from email_hosts.dsn import Transport, parse_dsn, render_error
+from email_hosts.exceptions import EmailHostUndecryptable, InvalidEmailHost
+from email_hosts.fields import UndecryptableValue
+
+
+DATABASE = "database"
+SETTINGS = "settings"
+
+
+@dataclasses.dataclass(frozen=True)
+class Host:
+    """A resolved host: where it was found, how to reach it, who sends."""
+
+    key: str
+    source: str
+    transport: Transport
+    default_from: str
+
+
+def transport_from_dsn(dsn, *, source, key):
+    """
+    Return the DSN's transport, or raise ``InvalidEmailHost`` naming the key.
+
+    The message is in English, like Django's own configuration errors, and
+    can be raised while settings.py is still loading.
+    """
+    try:
+        return parse_dsn(dsn)
+    except ValidationError as exc:
+        raise InvalidEmailHost(render_error(exc), source=source, key=key) from None
+
+
+def from_database(key):
+    """Return the host stored under ``key``, or None. Costs one query."""
+    from email_hosts.models import EmailHost  # noqa: PLC0415 -- apps not ready at import
+
+    row = EmailHost.objects.filter(key=key).values_list("dsn", "default_from").first()
+    if row is None:
+        return None
+    dsn, default_from = row
+    if isinstance(dsn, UndecryptableValue):
+        raise EmailHostUndecryptable(key)
+    transport = transport_from_dsn(dsn, source="EmailHost", key=key)
+    return Host(
+        key=key,
+        source=DATABASE,
+        transport=transport,
+        default_from=default_from or transport.default_from_email,
+    )
+
+
+def from_settings(key):
+    """Return the host ``EMAIL_HOSTS`` defines for ``key``, or None."""
+    if (dsn := conf.email_hosts().get(key)) is None:
+        return None
+    transport = transport_from_dsn(dsn, source="EMAIL_HOSTS", key=key)
+    return Host(
+        key=key,
+        source=SETTINGS,
+        transport=transport,
+        default_from=transport.default_from_email,
+    )

@@ -1,0 +1,58 @@
+"""Email hosts stored in the database."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from email_hosts.dsn import validate_dsn
+from email_hosts.fields import EncryptedDSNField
+from email_hosts.senders import validate_sender
+
+
+class EmailHostManager(models.Manager):
+    def get_by_natural_key(self, key):
+        return self.get(key=key)
+
+
+class EmailHost(models.Model):
+    key = models.SlugField(
+        _("key"),
+        max_length=100,
+        unique=True,
+        help_text=_("The name code uses: get_connection(key) or send(using=key)."),
+    )
+    dsn = EncryptedDSNField(
+        _("DSN"),
+        validators=[validate_dsn],
+        help_text=_(
+            "For example submission://user:password@smtp.example.com:587?timeout=10."
+            " Stored encrypted."
+        ),
+    )
+    default_from = models.CharField(
+        _("default sender"),
+        max_length=254,
+        blank=True,
+        validators=[validate_sender],
+        help_text=_(
+            "Used when a message has no sender of its own, for example"
+            " Shop <shop@example.com>. Wins over _default_from_email in the DSN."
+        ),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = EmailHostManager()
+
+    class Meta:
+        ordering = ["key"]
+        verbose_name = _("email host")
+        verbose_name_plural = _("email hosts")
+
+    def __str__(self):
+        return self.key
+
+    def __repr__(self):
+        return f"<EmailHost {self.key!r}>"
+
+    def natural_key(self):
+        return (self.key,)

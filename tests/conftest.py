@@ -1,0 +1,243 @@
+"""
+Shared fixtures: real SMTP servers on 127.0.0.1, a certificate authority made
+for the test run, and a factory for stored hosts.
+"""
+
+import dataclasses
+import datetime
+import ipaddress
+import socket
+import ssl
+from urllib.parse import quote
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+
+USERNAME = "relay-user"
+PASSWORD = "s3cr3t:p@ss/word"
+
+
+@dataclasses.dataclass
+class CertificateAuthority:
+    cert_path: str
+    server_context: ssl.SSLContext
+
+
+def _name(common_name):
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+def _certificate(subject, issuer, public_key, signing_key, *, ca):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
+    if ca:
+        builder = builder.add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        ).add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False
+        )
+    else:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName(
+                [
+                    x509.DNSName("localhost"),
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                ]
+            ),
+            critical=False,
+        ).add_extension(
+            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]),
+            critical=False,
+        )
+    return builder.sign(signing_key, hashes.SHA256())
+
+
+def _make_authority(directory, name):
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_cert = _certificate(
+        _name(name), _name(name), ca_key.public_key(), ca_key, ca=True
+    )
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    server_cert = _certificate(
+        _name("localhost"), ca_cert.subject, server_key.public_key(), ca_key, ca=False
+    )
+    ca_path = directory / f"{name}-ca.pem"
+    ca_path.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    chain_path = directory / f"{name}-server.pem"
+    chain_path.write_bytes(
+        server_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        + server_cert.public_bytes(serialization.Encoding.PEM)
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(chain_path)
+    return CertificateAuthority(cert_path=str(ca_path), server_context=context)
+
+
+@pytest.fixture(scope="session")
+def test_ca(tmp_path_factory):
+    """A CA made for this run. Only tests that use ``trust_test_ca`` trust it."""
+    return _make_authority(tmp_path_factory.mktemp("ca"), "email-hosts-test")
+
+
+@pytest.fixture(scope="session")
+def untrusted_ca(tmp_path_factory):
+    """A second CA that no test trusts."""
+    return _make_authority(tmp_path_factory.mktemp("ca"), "email-hosts-untrusted")
+
+
+@pytest.fixture
+def trust_test_ca(test_ca, monkeypatch):
+    """Make ``ssl.create_default_context()`` trust the test CA, and nothing else."""
+    monkeypatch.setenv("SSL_CERT_FILE", test_ca.cert_path)
+    monkeypatch.setenv("SSL_CERT_DIR", str(test_ca.cert_path) + ".none")
+
+
+class RecordingHandler:
+    def __init__(self):
+        self.envelopes = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 -- aiosmtpd API
+        envelope.authenticated = session.authenticated
+        self.envelopes.append(envelope)
+        return "250 OK"
+
+
+def _authenticator(server, session, envelope, mechanism, auth_data):
+    success = (auth_data.login, auth_data.password) == (
+        USERNAME.encode(),
+        PASSWORD.encode(),
+    )
+    # handled=False makes aiosmtpd answer a failure with 535 itself.
+    return AuthResult(success=success, handled=False)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclasses.dataclass
+class SMTPServer:
+    """A running aiosmtpd server and what it received."""
+
+    port: int
+    handler: RecordingHandler
+    controller: Controller
+
+    @property
+    def envelopes(self):
+        return self.handler.envelopes
+
+    def dsn(self, scheme="smtp", *, password=PASSWORD, query="timeout=5"):
+        credentials = f"{quote(USERNAME, safe='')}:{quote(password, safe='')}@"
+        return f"{scheme}://{credentials}127.0.0.1:{self.port}?{query}"
+
+
+@pytest.fixture
+def smtp_server_factory():
+    """Start aiosmtpd servers that require AUTH; stop them after the test."""
+    controllers = []
+
+    def start(*, tls=None, implicit_tls=None):
+        handler = RecordingHandler()
+        port = free_port()
+        options = {"authenticator": _authenticator}
+        if tls is not None:
+            options |= {
+                "tls_context": tls,
+                "require_starttls": True,
+                "auth_required": True,
+            }
+        else:
+            # aiosmtpd sees only STARTTLS as TLS, so it cannot require AUTH
+            # here; handle_DATA records whether the client authenticated.
+            options["auth_require_tls"] = False
+        controller = Controller(
+            handler,
+            hostname="127.0.0.1",
+            port=port,
+            ssl_context=implicit_tls,
+            **options,
+        )
+        controller.start()
+        controllers.append(controller)
+        return SMTPServer(port=port, handler=handler, controller=controller)
+
+    yield start
+    for controller in controllers:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp_server(smtp_server_factory):
+    """A plain SMTP server that requires AUTH."""
+    return smtp_server_factory()
+
+
+@pytest.fixture
+def starttls_server(smtp_server_factory, test_ca):
+    """A server that requires STARTTLS before AUTH, with a test CA certificate."""
+    return smtp_server_factory(tls=test_ca.server_context)
+
+
+@pytest.fixture
+def implicit_tls_server(smtp_server_factory, test_ca):
+    """A server that speaks TLS from the first byte (port 465 style)."""
+    return smtp_server_factory(implicit_tls=test_ca.server_context)
+
+
+@pytest.fixture
+def silent_server():
+    """A port that accepts connections and never sends a greeting."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+        yield sock.getsockname()[1]
+
+
+@pytest.fixture
+def refused_port():
+    """A port on which nothing listens."""
+    return free_port()
+
+
+@pytest.fixture
+def email_host(db):
+    """Create a stored host: ``email_host("shop", dsn, default_from="...")``."""
+    from email_hosts.models import EmailHost  # noqa: PLC0415
+
+    def create(key, dsn, **fields):
+        return EmailHost.objects.create(key=key, dsn=dsn, **fields)
+
+    return create

@@ -1,0 +1,161 @@
+"""The DSN rules, shared by the model, forms, checks and get_connection()."""
+
+from urllib.parse import quote
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from email_hosts.dsn import Transport, parse_dsn
+
+
+SECRET = "hunter2-very-secret"
+
+
+@pytest.mark.parametrize(
+    ("dsn", "expected"),
+    [
+        (
+            "submission://user:pass@smtp.example.com",
+            Transport(
+                "submission", "smtp.example.com", 587, "user", "pass", use_tls=True
+            ),
+        ),
+        (
+            "submission://user:pass@smtp.example.com:2525?timeout=10",
+            Transport(
+                "submission", "smtp.example.com", 2525, "user", "pass", True, False, 10
+            ),
+        ),
+        ("smtp://mx.example.com", Transport("smtp", "mx.example.com", 25)),
+        (
+            "smtp://mx.example.com?ssl",
+            Transport("smtp", "mx.example.com", 465, use_ssl=True),
+        ),
+        (
+            "smtp://mx.example.com?tls=1",
+            Transport("smtp", "mx.example.com", 25, use_tls=True),
+        ),
+        (
+            "submission://mx.example.com?ssl",
+            Transport("submission", "mx.example.com", 465, use_ssl=True),
+        ),
+        ("console://", Transport("console")),
+        ("locmem://", Transport("locmem")),
+        (
+            "dummy://?_default_from_email=Shop%20%3Cshop%40example.com%3E",
+            Transport("dummy", default_from_email="Shop <shop@example.com>"),
+        ),
+        (
+            "smtp://[::1]:2525",
+            Transport("smtp", "::1", 2525),
+        ),
+    ],
+)
+def test_accepts_every_speckenv_scheme_and_parameter(dsn, expected):
+    assert parse_dsn(dsn) == expected
+
+
+@pytest.mark.parametrize("password", ["p@ss", "p:ss", "p/ss", "p?s#s%", "all@:/?#"])
+def test_quoted_special_characters_in_password_survive(password):
+    dsn = f"submission://user:{quote(password, safe='')}@smtp.example.com"
+    assert parse_dsn(dsn).password == password
+
+
+def _error(dsn):
+    with pytest.raises(ValidationError) as excinfo:
+        parse_dsn(dsn)
+    return excinfo.value
+
+
+@pytest.mark.parametrize(
+    ("dsn", "code", "message"),
+    [
+        ("", "dsn_empty", "Enter a DSN such as smtp://smtp.example.com."),
+        ("smtps://smtp.example.com", "dsn_scheme", "Unknown scheme 'smtps'."),
+        (
+            "smtp://smtp.example.com?timout=5",
+            "dsn_unknown_parameter",
+            "Unknown query parameter 'timout'.",
+        ),
+        (
+            "smtp://smtp.example.com?timeout=5&timeout=6",
+            "dsn_repeated_parameter",
+            "'timeout' is given more than once.",
+        ),
+        ("smtp://smtp.example.com:abc", "dsn_port_not_a_number", "Port 'abc' is not"),
+        ("smtp://smtp.example.com:0", "dsn_port_range", "Port 0 is out of range"),
+        ("smtp://smtp.example.com:65536", "dsn_port_range", "Port 65536 is out"),
+        ("smtp://smtp.example.com?timeout=0", "dsn_timeout", "Timeout '0' is not"),
+        ("smtp://smtp.example.com?timeout=-3", "dsn_timeout", "Timeout '-3' is not"),
+        ("smtp://smtp.example.com?timeout=1.5", "dsn_timeout", "Timeout '1.5'"),
+        ("smtp://smtp.example.com?timeout=", "dsn_timeout", "Timeout '' is not"),
+        ("smtp://", "dsn_missing_host", "smtp:// needs a host"),
+        ("submission://user:pw@:587", "dsn_missing_host", "submission:// needs a host"),
+        ("smtp://smtp.example.com?ssl&tls", "dsn_ssl_and_tls", "exclude each other"),
+        ("smtp://smtp.example.com?ssl=false", "dsn_flag_value", "ssl takes no value"),
+        (" smtp://smtp.example.com", "dsn_whitespace", "must not contain spaces"),
+        ("smtp://smtp.example.com\r\n", "dsn_whitespace", "line breaks"),
+        ("smtp://smtp.exa mple.com", "dsn_whitespace", "must not contain spaces"),
+        ("smtp://smtp.example.com/path", "dsn_trailing_text", "must end after"),
+        ("console://host", "dsn_local_netloc", "console:// takes no host"),
+        ("locmem://?timeout=5", "dsn_local_parameters", "does not take timeout"),
+        (
+            "smtp://smtp.example.com?_default_from_email=not-an-address",
+            "dsn_default_from_email",
+            "_default_from_email 'not-an-address' is not a valid sender.",
+        ),
+        (
+            "smtp://smtp.example.com?_default_from_email=a%40b.com%0ABcc%3Ax%40y.com",
+            "dsn_default_from_email",
+            "is not a valid sender",
+        ),
+        ("smtp://usér:pw@smtp.example.com", "dsn_non_ascii", "must be ASCII"),
+    ],
+)
+def test_refuses_malformed_dsn_naming_the_problem(dsn, code, message):
+    error = _error(dsn)
+    assert error.code == code
+    assert message in error.messages[0]
+
+
+@pytest.mark.parametrize(
+    ("dsn", "code"),
+    [
+        (
+            f"smtp://user:{quote('pässwörd')}{SECRET}@smtp.example.com",
+            "dsn_credentials_non_ascii",
+        ),
+        (f"smtp://us%C3%A9r:{SECRET}@smtp.example.com", "dsn_credentials_non_ascii"),
+        (f"smtp://user:{SECRET}%0D%0A@smtp.example.com", "dsn_credentials_control"),
+        (f"smtp://user:{SECRET}/x@smtp.example.com", "dsn_unquoted_credentials"),
+        (f"smtp://user:{SECRET}?x@smtp.example.com", "dsn_unquoted_credentials"),
+        (f"smtp://user:{SECRET}#x@smtp.example.com", "dsn_unquoted_credentials"),
+        (f"smtp://user:{SECRET}@smtp.example.com:abc", "dsn_port_not_a_number"),
+        (f"smtp://user:{SECRET}@smtp.example.com?timout=1", "dsn_unknown_parameter"),
+        (f"smtp://user:{SECRET}@smtp.example.com?ssl&tls", "dsn_ssl_and_tls"),
+        (f"smtp://user:{SECRET[:4]}:{SECRET[4:]}@[::1", "dsn_not_a_url"),
+    ],
+)
+def test_error_never_repeats_the_password(dsn, code):
+    error = _error(dsn)
+    assert error.code == code
+    for message in error.messages:
+        assert SECRET[:6] not in message
+        assert SECRET[-6:] not in message
+
+
+def test_password_with_unquoted_at_sign_still_parses():
+    assert parse_dsn("smtp://user:p@ss@smtp.example.com").password == "p@ss"
+
+
+def test_default_from_email_with_at_sign_is_no_credentials_problem():
+    transport = parse_dsn(
+        "smtp://smtp.example.com:25?_default_from_email=a@example.com"
+    )
+    assert transport.default_from_email == "a@example.com"
+
+
+def test_transport_repr_hides_the_password():
+    transport = parse_dsn(f"smtp://user:{SECRET}@smtp.example.com")
+    assert SECRET not in repr(transport)
+    assert SECRET not in str(transport)
