@@ -6,6 +6,7 @@ import logging
 from django.conf import settings
 from django.core import mail
 from django.core.mail.backends import console, dummy, locmem, smtp
+from django.views.decorators.debug import sensitive_variables
 
 from email_hosts import conf, hosts
 from email_hosts.exceptions import EmailHostDoesNotExist, InvalidEmailHost
@@ -52,6 +53,8 @@ class _DefaultFromMixin:
         message.from_email = self.default_from_email
         return message
 
+    # Hides every frame below, smtplib's login() included, from error reports.
+    @sensitive_variables()
     def send_messages(self, email_messages):
         return super().send_messages(
             [self._with_default_sender(message) for message in email_messages]
@@ -74,6 +77,7 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
     only while no such row exists.
     """
 
+    @sensitive_variables()
     def __init__(
         self, *args, alias=None, default_from_email="", _resolved=False, **options
     ):
@@ -86,7 +90,12 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
             options["alias"] = alias
         super().__init__(*args, default_from_email=default_from_email, **options)
 
+    @sensitive_variables()
+    def open(self):
+        return super().open()
+
     @staticmethod
+    @sensitive_variables()
     def _mailer_options(alias, options, default_from_email):
         if host := hosts.from_database(alias):
             if not host.transport.is_smtp:
@@ -166,6 +175,7 @@ def _default_backend():
     return mail.get_connection()
 
 
+@sensitive_variables()
 def get_connection(key, *, fallback=True):
     """
     Return a backend that sends through the host ``key``.

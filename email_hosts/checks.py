@@ -27,7 +27,7 @@ def check_email_hosts_setting(app_configs, **kwargs):
             errors.append(
                 checks.Error(
                     str(exc),
-                    hint="Fix the DSN; docs/configuration.rst lists what it takes.",
+                    hint="Fix the DSN; the configuration docs list what it takes.",
                     id="email_hosts.E001",
                 )
             )

@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy, gettext_noop
+from django.views.decorators.debug import sensitive_variables
 from speckenv_django import INTERESTING_MAIL_BACKENDS
 
 from email_hosts.senders import validate_sender
@@ -255,6 +256,7 @@ def _local_transport(parts, query):
     return Transport(scheme=parts.scheme, default_from_email=_default_from_email(query))
 
 
+@sensitive_variables()
 def parse_dsn(dsn):
     """
     Return the :class:`Transport` a DSN describes.

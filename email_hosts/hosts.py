@@ -3,6 +3,7 @@
 import dataclasses
 
 from django.core.exceptions import ValidationError
+from django.views.decorators.debug import sensitive_variables
 
 from email_hosts import conf
 from email_hosts.dsn import Transport, parse_dsn, render_error
@@ -24,6 +25,7 @@ class Host:
     default_from: str
 
 
+@sensitive_variables()
 def transport_from_dsn(dsn, *, source, key):
     """
     Return the DSN's transport, or raise ``InvalidEmailHost`` naming the key.
@@ -37,6 +39,7 @@ def transport_from_dsn(dsn, *, source, key):
         raise InvalidEmailHost(render_error(exc), source=source, key=key) from None
 
 
+@sensitive_variables()
 def from_database(key):
     """Return the host stored under ``key``, or None. Costs one query."""
     from email_hosts.models import EmailHost  # noqa: PLC0415 -- apps not ready at import
@@ -56,6 +59,7 @@ def from_database(key):
     )
 
 
+@sensitive_variables()
 def from_settings(key):
     """Return the host ``EMAIL_HOSTS`` defines for ``key``, or None."""
     if (dsn := conf.email_hosts().get(key)) is None:

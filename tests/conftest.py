@@ -34,6 +34,7 @@ def _name(common_name):
 
 
 def _certificate(subject, issuer, public_key, signing_key, *, ca):
+    # Python 3.13 verifies strictly: both key identifiers must be present.
     now = datetime.datetime.now(datetime.timezone.utc)
     builder = (
         x509.CertificateBuilder()
@@ -44,6 +45,15 @@ def _certificate(subject, issuer, public_key, signing_key, *, ca):
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                signing_key.public_key()
+            ),
+            critical=False,
+        )
     )
     if ca:
         builder = builder.add_extension(
@@ -59,8 +69,6 @@ def _certificate(subject, issuer, public_key, signing_key, *, ca):
                 decipher_only=False,
             ),
             critical=True,
-        ).add_extension(
-            x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False
         )
     else:
         builder = builder.add_extension(

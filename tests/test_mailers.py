@@ -1,0 +1,127 @@
+"""Django 6.1 MAILERS: EmailHostsBackend entries ask the database first."""
+
+import pytest
+from django.core import mail
+from django.core.mail import EmailMessage
+from django.db import connection
+from django.test.utils import CaptureQueriesContext, override_settings
+
+import email_hosts
+from email_hosts.backends import get_connection
+from email_hosts.exceptions import InvalidEmailHost
+
+
+requires_mailers = pytest.mark.skipif(
+    not hasattr(mail, "mailers"), reason="MAILERS arrived in Django 6.1"
+)
+LOCMEM = {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
+OURS = "email_hosts.backends.EmailHostsBackend"
+
+
+def _send_using(alias):
+    return EmailMessage("Hi", "Hello", to=["to@example.org"]).send(using=alias)
+
+
+def test_mailers_builds_entries_from_email_hosts():
+    entries = email_hosts.mailers(
+        {
+            "shop": "submission://u:p%40ss@smtp.example.com?_default_from_email=s@example.com",
+            "dev": "console://",
+        }
+    )
+    assert entries == {
+        "shop": {
+            "BACKEND": OURS,
+            "OPTIONS": {
+                "host": "smtp.example.com",
+                "port": 587,
+                "username": "u",
+                "password": "p@ss",
+                "use_tls": True,
+                "use_ssl": False,
+                "timeout": None,
+                "ssl_keyfile": "",
+                "ssl_certfile": "",
+                "default_from_email": "s@example.com",
+            },
+        },
+        "dev": {"BACKEND": "email_hosts.backends._ConsoleBackend", "OPTIONS": {}},
+    }
+
+
+def test_mailers_refuses_a_bad_dsn_naming_the_key():
+    with pytest.raises(InvalidEmailHost) as excinfo:
+        email_hosts.mailers({"shop": "smtp://user:hunter2@smtp.example.com?timout=5"})
+    assert str(excinfo.value) == (
+        "EMAIL_HOSTS['shop']: Unknown query parameter 'timout'. Known parameters"
+        " are _default_from_email, ssl, timeout, tls."
+    )
+
+
+@requires_mailers
+def test_entry_resolves_its_alias_against_the_database_first(email_host, smtp_server):
+    email_host("shop", smtp_server.dsn(), default_from="shop@example.com")
+    options = {"host": "settings.invalid", "port": 25}
+    with override_settings(
+        MAILERS={"default": LOCMEM, "shop": {"BACKEND": OURS, "OPTIONS": options}}
+    ):
+        assert _send_using("shop") == 1
+    assert [e.mail_from for e in smtp_server.envelopes] == ["shop@example.com"]
+
+
+@requires_mailers
+def test_entry_without_options_is_served_by_the_row(email_host, smtp_server):
+    email_host("shop", smtp_server.dsn())
+    with override_settings(MAILERS={"default": LOCMEM, "shop": {"BACKEND": OURS}}):
+        assert _send_using("shop") == 1
+    assert len(smtp_server.envelopes) == 1
+
+
+@requires_mailers
+def test_entry_options_serve_while_no_row_exists(db, smtp_server):
+    entries = email_hosts.mailers({"shop": smtp_server.dsn()})
+    with override_settings(MAILERS={"default": LOCMEM, **entries}):
+        assert _send_using("shop") == 1
+    assert len(smtp_server.envelopes) == 1
+
+
+@requires_mailers
+def test_entry_without_options_or_row_is_an_invalid_mailer(db):
+    with (
+        override_settings(MAILERS={"default": LOCMEM, "shop": {"BACKEND": OURS}}),
+        pytest.raises(mail.InvalidMailer) as excinfo,
+    ):
+        mail.mailers["shop"]
+    assert str(excinfo.value) == (
+        "MAILERS['shop']: No email host 'shop' is stored in the database, and"
+        " OPTIONS define no 'host'. Add the host in the admin, or give OPTIONS."
+    )
+
+
+@requires_mailers
+def test_entry_for_a_local_row_is_an_invalid_mailer(email_host):
+    email_host("shop", "console://")
+    with (
+        override_settings(MAILERS={"default": LOCMEM, "shop": {"BACKEND": OURS}}),
+        pytest.raises(mail.InvalidMailer, match=r"uses console://, which"),
+    ):
+        mail.mailers["shop"]
+
+
+@requires_mailers
+def test_entry_resolves_a_row_with_one_query(email_host, smtp_server):
+    email_host("shop", smtp_server.dsn())
+    with (
+        override_settings(MAILERS={"default": LOCMEM, "shop": {"BACKEND": OURS}}),
+        CaptureQueriesContext(connection) as queries,
+    ):
+        get_connection("shop")
+    assert len(queries) == 1
+
+
+@requires_mailers
+def test_get_connection_serves_other_mailers_entries(db):
+    with override_settings(MAILERS={"default": LOCMEM, "test": LOCMEM}):
+        backend = get_connection("test")
+    assert type(backend).__module__ == "django.core.mail.backends.locmem"
+    assert backend.alias == "test"
