@@ -8,7 +8,7 @@ cannot disagree. Error messages never repeat the password.
 """
 
 import dataclasses
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy, gettext_noop
@@ -46,6 +46,23 @@ class Transport:
     @property
     def is_smtp(self):
         return self.scheme in SMTP_SCHEMES
+
+    @property
+    def security(self):
+        """Return ``"ssl"`` (implicit TLS), ``"starttls"`` or ``"none"``."""
+        return "ssl" if self.use_ssl else "starttls" if self.use_tls else "none"
+
+    def summary(self):
+        """
+        Return the transport without its password, such as
+        ``submission://user@smtp.example.com:587 (STARTTLS)``.
+        """
+        if not self.is_smtp:
+            return f"{self.scheme}://"
+        user = f"{self.username}@" if self.username else ""
+        security = {"ssl": "SSL/TLS", "starttls": "STARTTLS", "none": "no TLS"}
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{user}{host}:{self.port} ({security[self.security]})"
 
     def smtp_options(self, *, default_timeout):
         """Return the keyword arguments for Django's SMTP ``EmailBackend``."""
@@ -291,3 +308,28 @@ def parse_dsn(dsn):
 def validate_dsn(dsn):
     """Validator for model and form fields: raise if :func:`parse_dsn` would."""
     parse_dsn(dsn)
+
+
+@sensitive_variables()
+def format_dsn(transport):
+    """Return the DSN for ``transport``; :func:`parse_dsn` reads it back."""
+    query = []
+    if transport.use_ssl:
+        query.append("ssl")
+    elif transport.use_tls and transport.scheme != "submission":
+        query.append("tls")
+    if transport.timeout:
+        query.append(f"timeout={transport.timeout}")
+    if transport.default_from_email:
+        query.append(
+            f"_default_from_email={quote(transport.default_from_email, safe='')}"
+        )
+    netloc = ""
+    if transport.is_smtp:
+        userinfo = quote(transport.username, safe="")
+        if transport.password:
+            userinfo += ":" + quote(transport.password, safe="")
+        host = f"[{transport.host}]" if ":" in transport.host else transport.host
+        netloc = f"{userinfo}@{host}" if userinfo else host
+        netloc += f":{transport.port}" if transport.port else ""
+    return f"{transport.scheme}://{netloc}" + (f"?{'&'.join(query)}" if query else "")

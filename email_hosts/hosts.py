@@ -45,9 +45,16 @@ def from_database(key):
     from email_hosts.models import EmailHost  # noqa: PLC0415 -- apps not ready at import
 
     row = EmailHost.objects.filter(key=key).values_list("dsn", "default_from").first()
-    if row is None:
-        return None
-    dsn, default_from = row
+    return None if row is None else _database_host(key, *row)
+
+
+def from_row(email_host):
+    """Return the host for an ``EmailHost`` already loaded. Costs no query."""
+    return _database_host(email_host.key, email_host.dsn, email_host.default_from)
+
+
+@sensitive_variables()
+def _database_host(key, dsn, default_from):
     if isinstance(dsn, UndecryptableValue):
         raise EmailHostUndecryptable(key)
     transport = transport_from_dsn(dsn, source="EmailHost", key=key)

@@ -130,9 +130,18 @@ def trust_test_ca(test_ca, monkeypatch):
     monkeypatch.setenv("SSL_CERT_DIR", str(test_ca.cert_path) + ".none")
 
 
+REFUSED_RECIPIENT = "refused@example.org"
+
+
 class RecordingHandler:
     def __init__(self):
         self.envelopes = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        if address == REFUSED_RECIPIENT:
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 -- aiosmtpd API
         envelope.authenticated = session.authenticated

@@ -5,7 +5,7 @@ from urllib.parse import quote
 import pytest
 from django.core.exceptions import ValidationError
 
-from email_hosts.dsn import Transport, parse_dsn
+from email_hosts.dsn import Transport, format_dsn, parse_dsn
 
 
 SECRET = "hunter2-very-secret"
@@ -159,3 +159,36 @@ def test_transport_repr_hides_the_password():
     transport = parse_dsn(f"smtp://user:{SECRET}@smtp.example.com")
     assert SECRET not in repr(transport)
     assert SECRET not in str(transport)
+
+
+@pytest.mark.parametrize(
+    "dsn",
+    [
+        "submission://user:pass@smtp.example.com:587",
+        "submission://smtp.example.com:465?ssl&timeout=5",
+        "smtp://u%40x:p%3A%2F%3F%23%25@mx.example.com:25?tls",
+        "smtp://[::1]:2525",
+        "smtp://mx.example.com:25?_default_from_email=Shop%20%3Cshop%40example.com%3E",
+        "console://",
+        "locmem://?_default_from_email=a%40example.com",
+    ],
+)
+def test_format_dsn_is_read_back_by_parse_dsn(dsn):
+    transport = parse_dsn(dsn)
+    assert parse_dsn(format_dsn(transport)) == transport
+
+
+@pytest.mark.parametrize(
+    ("dsn", "summary"),
+    [
+        (
+            "submission://user:pw@smtp.example.com",
+            "submission://user@smtp.example.com:587 (STARTTLS)",
+        ),
+        ("smtp://mx.example.com?ssl", "smtp://mx.example.com:465 (SSL/TLS)"),
+        ("smtp://mx.example.com", "smtp://mx.example.com:25 (no TLS)"),
+        ("console://", "console://"),
+    ],
+)
+def test_summary_names_everything_but_the_password(dsn, summary):
+    assert parse_dsn(dsn).summary() == summary

@@ -1,0 +1,234 @@
+"""The admin for email hosts: safe to edit, and one click to check a relay."""
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.decorators import method_decorator
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_post_parameters
+
+from email_hosts import conf, diagnostics, hosts
+from email_hosts.dsn import Transport
+from email_hosts.exceptions import EmailHostUndecryptable
+from email_hosts.forms import EmailHostForm
+from email_hosts.models import EmailHost
+
+
+SECRET_FIELDS = ("password", "pasted_dsn")
+UNDECRYPTABLE = _(
+    "Cannot be decrypted with the current keys. Add the key it was encrypted"
+    " with to FERNET_KEYS, or enter the connection again."
+)
+
+
+def settings_keys():
+    """Return the keys defined in ``EMAIL_HOSTS`` and ``MAILERS``."""
+    return set(conf.email_hosts()) | set(conf.mailers())
+
+
+def _mailer_summary(entry):
+    options = entry.get("OPTIONS", {})
+    if not options.get("host"):
+        return entry.get("BACKEND", "")
+    return Transport(
+        scheme="smtp",
+        host=options["host"],
+        port=options.get("port") or 25,
+        username=options.get("username") or "",
+        use_tls=bool(options.get("use_tls")),
+        use_ssl=bool(options.get("use_ssl")),
+    ).summary()
+
+
+def settings_hosts(stored_keys):
+    """Describe the hosts defined in settings, without their passwords."""
+    rows = []
+    for key in sorted(settings_keys()):
+        try:
+            if host := hosts.from_settings(key):
+                summary, sender = host.transport.summary(), host.default_from
+                source = "EMAIL_HOSTS"
+            else:
+                summary, sender = _mailer_summary(conf.mailers()[key]), ""
+                source = "MAILERS"
+        except ImproperlyConfigured as exc:
+            summary, sender, source = str(exc), "", "EMAIL_HOSTS"
+        rows.append(
+            {
+                "key": key,
+                "summary": summary,
+                "default_from": sender,
+                "source": source,
+                "overridden": key in stored_keys,
+            }
+        )
+    return rows
+
+
+@admin.register(EmailHost)
+class EmailHostAdmin(admin.ModelAdmin):
+    form = EmailHostForm
+    list_display = ["key", "transport", "default_from", "source", "updated_at"]
+    search_fields = ["key"]
+    actions = ["check_connection_action", "send_test_email_action"]
+    change_list_template = "admin/email_hosts/emailhost/change_list.html"
+    change_form_template = "admin/email_hosts/emailhost/change_form.html"
+    fieldsets = [
+        (None, {"fields": ["key", "default_from"]}),
+        (
+            _("Connection"),
+            {
+                "fields": [
+                    "kind",
+                    ("host", "port"),
+                    "security",
+                    "username",
+                    "password",
+                    "clear_password",
+                    "timeout",
+                ]
+            },
+        ),
+        (_("Power users"), {"fields": ["pasted_dsn"], "classes": ["collapse"]}),
+    ]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if self._has_stored_password(obj):
+            return fieldsets
+        # The checkbox exists only while there is a password to remove.
+        return [
+            (
+                name,
+                {
+                    **options,
+                    "fields": [f for f in options["fields"] if f != "clear_password"],
+                },
+            )
+            for name, options in fieldsets
+        ]
+
+    @staticmethod
+    def _has_stored_password(obj):
+        try:
+            return bool(obj and hosts.from_row(obj).transport.password)
+        except ImproperlyConfigured:
+            return False
+
+    @staticmethod
+    def _problem(obj):
+        """Return what keeps a stored host from working, or an empty string."""
+        try:
+            hosts.from_row(obj)
+        except EmailHostUndecryptable:
+            return UNDECRYPTABLE
+        except ImproperlyConfigured as exc:
+            return str(exc)
+        return ""
+
+    @admin.display(description=_("transport"))
+    def transport(self, obj):
+        if problem := self._problem(obj):
+            return format_html('<strong class="errornote">{}</strong>', problem)
+        return hosts.from_row(obj).transport.summary()
+
+    @admin.display(description=_("source"))
+    def source(self, obj):
+        if obj.key in settings_keys():
+            return _("database, overrides settings")
+        return _("database")
+
+    @method_decorator(sensitive_post_parameters(*SECRET_FIELDS))
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def changelist_view(self, request, extra_context=None):
+        stored_keys = set(EmailHost.objects.values_list("key", flat=True))
+        extra_context = {
+            **(extra_context or {}),
+            "settings_hosts": settings_hosts(stored_keys),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def render_change_form(self, request, context, *args, obj=None, **kwargs):
+        if obj is not None:
+            context["host_problem"] = self._problem(obj)
+            context["can_check"] = self.has_change_permission(request, obj)
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<path:object_id>/check-connection/",
+                view(self.check_connection_view),
+                name="email_hosts_emailhost_check_connection",
+            ),
+            path(
+                "<path:object_id>/send-test-email/",
+                view(self.send_test_email_view),
+                name="email_hosts_emailhost_send_test_email",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _run(self, request, queryset, diagnose):
+        for obj in queryset:
+            try:
+                outcome = diagnose(hosts.from_row(obj))
+            except ImproperlyConfigured as exc:
+                outcome = diagnostics.Outcome(ok=False, message=str(exc))
+            level = messages.SUCCESS if outcome.ok else messages.ERROR
+            self.message_user(request, outcome.message, level)
+
+    def _send_test_email(self, request, queryset):
+        if not request.user.email:
+            self.message_user(
+                request,
+                _(
+                    "Add an email address to your user first; test emails go only to you."
+                ),
+                messages.ERROR,
+            )
+            return
+        self._run(
+            request,
+            queryset,
+            lambda host: diagnostics.send_test_email(host, request.user.email),
+        )
+
+    @admin.action(
+        description=_("Check connection (sends no mail)"), permissions=["change"]
+    )
+    def check_connection_action(self, request, queryset):
+        self._run(request, queryset, diagnostics.check_connection)
+
+    @admin.action(description=_("Send test email to yourself"), permissions=["change"])
+    def send_test_email_action(self, request, queryset):
+        self._send_test_email(request, queryset)
+
+    def _object_view(self, request, object_id, run):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        run(request, [obj])
+        return HttpResponseRedirect(
+            reverse(
+                "admin:email_hosts_emailhost_change",
+                args=[obj.pk],
+                current_app=self.admin_site.name,
+            )
+        )
+
+    def check_connection_view(self, request, object_id):
+        return self._object_view(request, object_id, self.check_connection_action)
+
+    def send_test_email_view(self, request, object_id):
+        return self._object_view(request, object_id, self._send_test_email)

@@ -1,0 +1,123 @@
+"""
+Check a host's relay, or send it a test email, and say in plain words what
+went wrong. Used by the admin; no message ever contains a password.
+"""
+
+import dataclasses
+import smtplib
+import socket
+import ssl
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.mail import EmailMessage
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
+
+from email_hosts import conf
+from email_hosts.backends import backend_for
+
+
+#: No check waits longer than this, whatever the host's own timeout.
+TIMEOUT_CAP = 15
+
+TEST_SUBJECT = "Test email from django-email-hosts"
+TEST_BODY = (
+    "This test email was sent from the Django admin. If you read this, the host works."
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    message: str
+
+
+def _bounded(host):
+    timeout = min(host.transport.timeout or conf.default_timeout(), TIMEOUT_CAP)
+    return dataclasses.replace(
+        host, transport=dataclasses.replace(host.transport, timeout=timeout)
+    )
+
+
+def explain(exc, *, timeout):  # noqa: PLR0911 -- one return per kind of failure
+    """Return why sending failed, in words an admin can act on."""
+    if isinstance(exc, socket.gaierror):
+        return _("the host name could not be resolved")
+    if isinstance(exc, ConnectionRefusedError):
+        return _("the connection was refused")
+    if isinstance(exc, TimeoutError) or (
+        isinstance(exc, smtplib.SMTPServerDisconnected) and "timed out" in str(exc)
+    ):
+        return _("the server did not answer within %(seconds)s seconds") % {
+            "seconds": timeout
+        }
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return _("TLS failed: %(reason)s") % {"reason": exc.verify_message}
+    if isinstance(exc, ssl.SSLError):
+        return _("TLS failed")
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return _("the server rejected the login (%(code)s)") % {"code": exc.smtp_code}
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return _("the server refused the recipient")
+    if isinstance(exc, smtplib.SMTPSenderRefused):
+        return _("the server refused the sender (%(code)s)") % {"code": exc.smtp_code}
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return _("the server does not offer STARTTLS or AUTH as configured")
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return _("the server answered %(code)s") % {"code": exc.smtp_code}
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return _("the server closed the connection")
+    return _("the connection failed (%(error)s)") % {"error": type(exc).__name__}
+
+
+@sensitive_variables()
+def _attempt(host, action):
+    bounded = _bounded(host)
+    try:
+        with backend_for(bounded) as backend:
+            return action(backend)
+    except ImproperlyConfigured as exc:
+        return Outcome(ok=False, message=str(exc))
+    except (OSError, smtplib.SMTPException) as exc:
+        return Outcome(
+            ok=False,
+            message=_("%(key)s: %(reason)s.")
+            % {
+                "key": host.key,
+                "reason": explain(exc, timeout=bounded.transport.timeout),
+            },
+        )
+
+
+def check_connection(host):
+    """Connect, greet, secure and log in to the host's relay, then quit."""
+
+    def action(backend):
+        if connection := getattr(backend, "connection", None):
+            connection.ehlo_or_helo_if_needed()
+        return Outcome(
+            ok=True, message=_("%(key)s: the connection works.") % {"key": host.key}
+        )
+
+    return _attempt(host, action)
+
+
+def send_test_email(host, recipient):
+    """Send a fixed test email through the host to ``recipient`` only."""
+
+    def action(backend):
+        message = EmailMessage(
+            subject=TEST_SUBJECT,
+            body=TEST_BODY,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[recipient],
+        )
+        backend.send_messages([message])
+        return Outcome(
+            ok=True,
+            message=_("%(key)s: sent a test email to %(recipient)s.")
+            % {"key": host.key, "recipient": recipient},
+        )
+
+    return _attempt(host, action)

@@ -1,0 +1,219 @@
+"""
+The admin's form for an email host: plain fields instead of a DSN, and a
+password that is write-only.
+
+The form reads the stored DSN into its fields and writes a new DSN from
+them with :func:`~email_hosts.dsn.format_dsn`; :func:`~email_hosts.dsn.parse_dsn`
+validates it, so the rules are the model's.
+"""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
+
+from email_hosts.dsn import SMTP_SCHEMES, Transport, format_dsn, parse_dsn
+from email_hosts.fields import UndecryptableValue
+from email_hosts.models import EmailHost
+
+
+KIND_CHOICES = [
+    ("submission", _("SMTP submission (port 587)")),
+    ("smtp", _("SMTP (port 25)")),
+    ("console", _("Console: print mail (development)")),
+    ("locmem", _("Memory: keep mail in django.core.mail.outbox (tests)")),
+    ("dummy", _("Dummy: discard mail")),
+]
+SECURITY_CHOICES = [
+    ("starttls", _("STARTTLS")),
+    ("ssl", _("SSL/TLS from the first byte (port 465)")),
+    ("none", _("None")),
+]
+
+#: Which field a DSN error belongs on, by error code.
+ERROR_FIELDS = {
+    "dsn_scheme": "kind",
+    "dsn_missing_host": "host",
+    "dsn_local_netloc": "host",
+    "dsn_port_range": "port",
+    "dsn_port_not_a_number": "port",
+    "dsn_timeout": "timeout",
+    "dsn_ssl_and_tls": "security",
+    "dsn_flag_value": "security",
+    "dsn_local_parameters": "security",
+}
+HOST_FORBIDDEN_CHARACTERS = set(" /@?#%\\")
+
+
+def _destination(transport):
+    """Return where a stored password goes; changing it needs the password again."""
+    return (transport.host, transport.port, transport.username)
+
+
+class EmailHostForm(forms.ModelForm):
+    kind = forms.ChoiceField(label=_("kind"), choices=KIND_CHOICES)
+    host = forms.CharField(label=_("host"), required=False, max_length=253)
+    port = forms.IntegerField(
+        label=_("port"),
+        required=False,
+        min_value=1,
+        max_value=65535,
+        help_text=_("Leave empty for the kind's usual port."),
+    )
+    security = forms.ChoiceField(label=_("security"), choices=SECURITY_CHOICES)
+    username = forms.CharField(label=_("user name"), required=False, strip=False)
+    password = forms.CharField(
+        label=_("password"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(
+            render_value=False, attrs={"autocomplete": "new-password"}
+        ),
+    )
+    clear_password = forms.BooleanField(
+        label=_("Remove the stored password"), required=False
+    )
+    timeout = forms.IntegerField(
+        label=_("timeout"),
+        required=False,
+        min_value=1,
+        help_text=_("Seconds to wait for the relay. Leave empty for the default."),
+    )
+    pasted_dsn = forms.CharField(
+        label=_("or paste a DSN"),
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text=_(
+            "For example submission://user:password@smtp.example.com:587?timeout=10."
+            " Replaces every field above. Never shown again."
+        ),
+    )
+
+    class Meta:
+        model = EmailHost
+        fields = ["key", "default_from"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.stored = self._stored_transport()
+        if self.stored is not None:
+            self.initial.update(self._initial_from(self.stored))
+            if not self.initial.get("default_from"):
+                # Shown, so that saving the fields does not drop it unseen.
+                self.initial["default_from"] = self.stored.default_from_email
+        if self.stored is not None and self.stored.password:
+            self.fields["password"].help_text = _(
+                "A password is stored. Leave empty to keep it."
+            )
+        else:
+            del self.fields["clear_password"]
+
+    def _stored_transport(self):
+        """Return the stored transport, or None for a new or unreadable host."""
+        dsn = self.instance.dsn if self.instance.pk else None
+        if dsn is None or isinstance(dsn, UndecryptableValue):
+            return None
+        try:
+            return parse_dsn(dsn)
+        except ValidationError:
+            return None
+
+    @staticmethod
+    def _initial_from(transport):
+        return {
+            "kind": transport.scheme,
+            "host": transport.host or "",
+            "port": transport.port,
+            "security": transport.security,
+            "username": transport.username,
+            "timeout": transport.timeout,
+        }
+
+    def clean_host(self):
+        host = self.cleaned_data["host"].strip().strip("[]")
+        if HOST_FORBIDDEN_CHARACTERS.intersection(host):
+            raise ValidationError(
+                _(
+                    "Enter the host name alone; the port and user name have fields of their own."
+                ),
+                code="host_invalid",
+            )
+        return host
+
+    @sensitive_variables()
+    def clean(self):
+        cleaned = super().clean()
+        if pasted := cleaned.get("pasted_dsn"):
+            try:
+                parse_dsn(pasted)
+            except ValidationError as exc:
+                self.add_error("pasted_dsn", exc)
+            else:
+                self.instance.dsn = pasted
+        elif transport := self._transport_from_fields(cleaned):
+            self.instance.dsn = format_dsn(transport)
+        return cleaned
+
+    @sensitive_variables()
+    def _transport_from_fields(self, cleaned):
+        """Return the transport the fields describe, or None after adding errors."""
+        if any(
+            name in self.errors
+            for name in ("kind", "host", "port", "timeout", "security")
+        ):
+            return None
+        kind, security = cleaned["kind"], cleaned["security"]
+        if kind not in SMTP_SCHEMES:
+            return Transport(scheme=kind)
+        if kind == "submission" and security == "none":
+            self.add_error(
+                "security",
+                _("SMTP submission always uses TLS. Choose SMTP (port 25) for none."),
+            )
+            return None
+        keeps_stored_password = bool(
+            not cleaned["password"]
+            and self.stored is not None
+            and self.stored.password
+            and not cleaned.get("clear_password")
+        )
+        try:
+            # Formatting and parsing back validates, and fills in the port.
+            transport = parse_dsn(
+                format_dsn(
+                    Transport(
+                        scheme=kind,
+                        host=cleaned["host"],
+                        port=cleaned["port"],
+                        username=cleaned["username"],
+                        password=self.stored.password
+                        if keeps_stored_password
+                        else cleaned["password"],
+                        use_tls=security == "starttls",
+                        use_ssl=security == "ssl",
+                        timeout=cleaned["timeout"],
+                    )
+                )
+            )
+        except ValidationError as exc:
+            self._add_dsn_error(exc)
+            return None
+        if keeps_stored_password and _destination(transport) != _destination(
+            self.stored
+        ):
+            self.add_error(
+                "password",
+                _(
+                    "Enter the password again: the host, port or user name changed,"
+                    " and the stored password must not follow them unasked."
+                ),
+            )
+            return None
+        return transport
+
+    def _add_dsn_error(self, exc):
+        field = ERROR_FIELDS.get(exc.code)
+        if exc.code.startswith("dsn_credentials"):
+            field = "username" if exc.params.get("what") == "user name" else "password"
+        self.add_error(field, exc)
