@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: test matrix lint migrations-test clean
+.PHONY: demo test test-browser matrix lint migrations-test screenshots clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,9 +12,21 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet --editable '.[tests]' ruff uv
 	touch $@
 
+## Serve the demo site on http://127.0.0.1:8000/ (admin / admin).
+demo: $(BIN)/.installed
+	$(BIN)/python demo/run.py
+
 ## Run the test suite on SQLite with python3.
 test: $(BIN)/.installed
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not browser"
+
+## Run the admin in headless Chromium (Debian's chromium and chromium-driver).
+test-browser: $(BIN)/.installed
+	$(BIN)/python -m pytest -m browser
+
+## Refresh the admin screenshots in docs/_static/ from the browser tests.
+screenshots: $(BIN)/.installed
+	EMAIL_HOSTS_SCREENSHOTS=docs/_static $(BIN)/python -m pytest -m browser
 
 ## Run ruff's linter and format check.
 lint: $(BIN)/.installed
@@ -30,4 +42,4 @@ matrix: $(BIN)/.installed
 	$(BIN)/python .ci/matrix.py
 
 clean:
-	rm -rf $(VENV) .venvs build dist
+	rm -rf $(VENV) .venvs build dist demo/demo.sqlite3

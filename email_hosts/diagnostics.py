@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMessage
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_variables
 
 from email_hosts import conf
@@ -49,9 +50,11 @@ def explain(exc, *, timeout):  # noqa: PLR0911 -- one return per kind of failure
     if isinstance(exc, TimeoutError) or (
         isinstance(exc, smtplib.SMTPServerDisconnected) and "timed out" in str(exc)
     ):
-        return _("the server did not answer within %(seconds)s seconds") % {
-            "seconds": timeout
-        }
+        return ngettext(
+            "the server did not answer within %(seconds)s second",
+            "the server did not answer within %(seconds)s seconds",
+            timeout,
+        ) % {"seconds": timeout}
     if isinstance(exc, ssl.SSLCertVerificationError):
         return _("TLS failed: %(reason)s") % {"reason": exc.verify_message}
     if isinstance(exc, ssl.SSLError):
@@ -82,7 +85,7 @@ def _attempt(host, action):
     except (OSError, smtplib.SMTPException) as exc:
         return Outcome(
             ok=False,
-            message=_("%(key)s: %(reason)s.")
+            message=_("Email host %(key)r: %(reason)s.")
             % {
                 "key": host.key,
                 "reason": explain(exc, timeout=bounded.transport.timeout),
@@ -97,7 +100,8 @@ def check_connection(host):
         if connection := getattr(backend, "connection", None):
             connection.ehlo_or_helo_if_needed()
         return Outcome(
-            ok=True, message=_("%(key)s: the connection works.") % {"key": host.key}
+            ok=True,
+            message=_("Email host %(key)r: the connection works.") % {"key": host.key},
         )
 
     return _attempt(host, action)
@@ -116,7 +120,7 @@ def send_test_email(host, recipient):
         backend.send_messages([message])
         return Outcome(
             ok=True,
-            message=_("%(key)s: sent a test email to %(recipient)s.")
+            message=_("Email host %(key)r: sent a test email to %(recipient)s.")
             % {"key": host.key, "recipient": recipient},
         )
 

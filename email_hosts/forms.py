@@ -51,19 +51,19 @@ def _destination(transport):
 
 
 class EmailHostForm(forms.ModelForm):
-    kind = forms.ChoiceField(label=_("kind"), choices=KIND_CHOICES)
-    host = forms.CharField(label=_("host"), required=False, max_length=253)
+    kind = forms.ChoiceField(label=_("Kind"), choices=KIND_CHOICES)
+    host = forms.CharField(label=_("Host"), required=False, max_length=253)
     port = forms.IntegerField(
-        label=_("port"),
+        label=_("Port"),
         required=False,
         min_value=1,
         max_value=65535,
         help_text=_("Leave empty for the kind's usual port."),
     )
-    security = forms.ChoiceField(label=_("security"), choices=SECURITY_CHOICES)
-    username = forms.CharField(label=_("user name"), required=False, strip=False)
+    security = forms.ChoiceField(label=_("Security"), choices=SECURITY_CHOICES)
+    username = forms.CharField(label=_("User name"), required=False, strip=False)
     password = forms.CharField(
-        label=_("password"),
+        label=_("Password"),
         required=False,
         strip=False,
         widget=forms.PasswordInput(
@@ -74,13 +74,13 @@ class EmailHostForm(forms.ModelForm):
         label=_("Remove the stored password"), required=False
     )
     timeout = forms.IntegerField(
-        label=_("timeout"),
+        label=_("Timeout"),
         required=False,
         min_value=1,
         help_text=_("Seconds to wait for the relay. Leave empty for the default."),
     )
     pasted_dsn = forms.CharField(
-        label=_("or paste a DSN"),
+        label=_("Or paste a DSN"),
         required=False,
         strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),

@@ -35,7 +35,7 @@ class EmailHost(models.Model):
         validators=[validate_sender],
         help_text=_(
             "Used when a message has no sender of its own, for example"
-            " Shop <shop@example.com>. Wins over _default_from_email in the DSN."
+            " Shop &lt;shop@example.com&gt;. Wins over _default_from_email in the DSN."
         ),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)

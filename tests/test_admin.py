@@ -289,7 +289,7 @@ def _messages(response):
 def test_check_connection_button_reports_success(admin_client, email_host, smtp_server):
     host = email_host("shop", smtp_server.dsn())
     response = admin_client.post(_check_url(host), follow=True)
-    assert _messages(response) == ["shop: the connection works."]
+    assert _messages(response) == ["Email host 'shop': the connection works."]
 
 
 def test_check_connection_button_reports_a_rejected_login(
@@ -297,7 +297,9 @@ def test_check_connection_button_reports_a_rejected_login(
 ):
     host = email_host("shop", smtp_server.dsn(password="wrong"))
     response = admin_client.post(_check_url(host), follow=True)
-    assert _messages(response) == ["shop: the server rejected the login (535)."]
+    assert _messages(response) == [
+        "Email host 'shop': the server rejected the login (535)."
+    ]
 
 
 def test_diagnostics_refuse_get(admin_client, stored):
@@ -316,7 +318,9 @@ def test_send_test_email_goes_to_the_requesting_user_only(
     client.force_login(user)
     host = email_host("shop", smtp_server.dsn(), default_from="shop@example.com")
     response = client.post(_check_url(host, "send_test_email"), follow=True)
-    assert _messages(response) == ["shop: sent a test email to boss@example.org."]
+    assert _messages(response) == [
+        "Email host 'shop': sent a test email to boss@example.org."
+    ]
     assert [e.rcpt_tos for e in smtp_server.envelopes] == [["boss@example.org"]]
 
 
@@ -339,6 +343,6 @@ def test_check_connection_action_reports_each_host(
         follow=True,
     )
     assert sorted(_messages(response)) == [
-        "bad: the connection was refused.",
-        "good: the connection works.",
+        "Email host 'bad': the connection was refused.",
+        "Email host 'good': the connection works.",
     ]

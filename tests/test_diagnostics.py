@@ -17,7 +17,7 @@ def _check(email_host, dsn):
 def test_check_connection_succeeds_and_sends_nothing(email_host, smtp_server):
     outcome = _check(email_host, smtp_server.dsn())
     assert outcome == diagnostics.Outcome(
-        ok=True, message="shop: the connection works."
+        ok=True, message="Email host 'shop': the connection works."
     )
     assert smtp_server.envelopes == []
 
@@ -31,12 +31,15 @@ def test_check_connection_over_starttls(email_host, starttls_server, trust_test_
     [
         (
             "smtp://relay.invalid:25?timeout=2",
-            "shop: the host name could not be resolved.",
+            "Email host 'shop': the host name could not be resolved.",
         ),
-        ("smtp://127.0.0.1:{refused}?timeout=2", "shop: the connection was refused."),
+        (
+            "smtp://127.0.0.1:{refused}?timeout=2",
+            "Email host 'shop': the connection was refused.",
+        ),
         (
             "smtp://127.0.0.1:{silent}?timeout=1",
-            "shop: the server did not answer within 1 seconds.",
+            "Email host 'shop': the server did not answer within 1 second.",
         ),
     ],
 )
@@ -50,7 +53,10 @@ def test_connection_failures_are_named(
 def test_timeout_is_capped(email_host, silent_server, monkeypatch):
     monkeypatch.setattr(diagnostics, "TIMEOUT_CAP", 1)
     outcome = _check(email_host, f"smtp://127.0.0.1:{silent_server}?timeout=300")
-    assert outcome.message == "shop: the server did not answer within 1 seconds."
+    assert (
+        outcome.message
+        == "Email host 'shop': the server did not answer within 1 second."
+    )
 
 
 def test_untrusted_certificate_is_a_tls_failure(
@@ -58,14 +64,14 @@ def test_untrusted_certificate_is_a_tls_failure(
 ):
     server = smtp_server_factory(tls=untrusted_ca.server_context)
     outcome = _check(email_host, server.dsn("submission"))
-    assert outcome.message.startswith("shop: TLS failed: ")
+    assert outcome.message.startswith("Email host 'shop': TLS failed: ")
     assert not outcome.ok
 
 
 def test_rejected_login_is_named_without_the_password(email_host, smtp_server):
     outcome = _check(email_host, smtp_server.dsn(password="wrong-pass"))
     assert outcome == diagnostics.Outcome(
-        ok=False, message="shop: the server rejected the login (535)."
+        ok=False, message="Email host 'shop': the server rejected the login (535)."
     )
     assert "wrong-pass" not in outcome.message
 
@@ -73,7 +79,9 @@ def test_rejected_login_is_named_without_the_password(email_host, smtp_server):
 def test_send_test_email_reaches_the_recipient_only(email_host, smtp_server):
     host = _host(email_host, smtp_server.dsn(), default_from="shop@example.com")
     outcome = diagnostics.send_test_email(host, "admin@example.org")
-    assert outcome.message == "shop: sent a test email to admin@example.org."
+    assert (
+        outcome.message == "Email host 'shop': sent a test email to admin@example.org."
+    )
     [envelope] = smtp_server.envelopes
     assert (envelope.mail_from, envelope.rcpt_tos) == (
         "shop@example.com",
@@ -86,5 +94,5 @@ def test_refused_recipient_is_named(email_host, smtp_server):
     host = _host(email_host, smtp_server.dsn())
     outcome = diagnostics.send_test_email(host, REFUSED_RECIPIENT)
     assert outcome == diagnostics.Outcome(
-        ok=False, message="shop: the server refused the recipient."
+        ok=False, message="Email host 'shop': the server refused the recipient."
     )
