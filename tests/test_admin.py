@@ -6,6 +6,7 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission, User
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
 from django.views.debug import SafeExceptionReporterFilter
@@ -346,3 +347,12 @@ def test_check_connection_action_reports_each_host(
         "Email host 'bad': the connection was refused.",
         "Email host 'good': the connection works.",
     ]
+
+
+def test_diagnostics_refuse_a_post_without_csrf_token(
+    email_host, smtp_server, admin_user
+):
+    strict_client = Client(enforce_csrf_checks=True)
+    strict_client.force_login(admin_user)
+    host = email_host("shop", smtp_server.dsn())
+    assert strict_client.post(_check_url(host)).status_code == 403
