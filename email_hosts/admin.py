@@ -10,62 +10,12 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 
-from email_hosts import conf, diagnostics, hosts
-from email_hosts.dsn import Transport
-from email_hosts.exceptions import EmailHostUndecryptable
+from email_hosts import diagnostics, hosts, inventory
 from email_hosts.forms import EmailHostForm
 from email_hosts.models import EmailHost
 
 
 SECRET_FIELDS = ("password", "pasted_dsn")
-UNDECRYPTABLE = _(
-    "Cannot be decrypted with the current keys. Add the key it was encrypted"
-    " with to FERNET_KEYS, or enter the connection again."
-)
-
-
-def settings_keys():
-    """Return the keys defined in ``EMAIL_HOSTS`` and ``MAILERS``."""
-    return set(conf.email_hosts()) | set(conf.mailers())
-
-
-def _mailer_summary(entry):
-    options = entry.get("OPTIONS", {})
-    if not options.get("host"):
-        return entry.get("BACKEND", "")
-    return Transport(
-        scheme="smtp",
-        host=options["host"],
-        port=options.get("port") or 25,
-        username=options.get("username") or "",
-        use_tls=bool(options.get("use_tls")),
-        use_ssl=bool(options.get("use_ssl")),
-    ).summary()
-
-
-def settings_hosts(stored_keys):
-    """Describe the hosts defined in settings, without their passwords."""
-    rows = []
-    for key in sorted(settings_keys()):
-        try:
-            if host := hosts.from_settings(key):
-                summary, sender = host.transport.summary(), host.default_from
-                source = "EMAIL_HOSTS"
-            else:
-                summary, sender = _mailer_summary(conf.mailers()[key]), ""
-                source = "MAILERS"
-        except ImproperlyConfigured as exc:
-            summary, sender, source = str(exc), "", "EMAIL_HOSTS"
-        rows.append(
-            {
-                "key": key,
-                "summary": summary,
-                "default_from": sender,
-                "source": source,
-                "overridden": key in stored_keys,
-            }
-        )
-    return rows
 
 
 @admin.register(EmailHost)
@@ -118,26 +68,16 @@ class EmailHostAdmin(admin.ModelAdmin):
         except ImproperlyConfigured:
             return False
 
-    @staticmethod
-    def _problem(obj):
-        """Return what keeps a stored host from working, or an empty string."""
-        try:
-            hosts.from_row(obj)
-        except EmailHostUndecryptable:
-            return UNDECRYPTABLE
-        except ImproperlyConfigured as exc:
-            return str(exc)
-        return ""
-
     @admin.display(description=_("transport"))
     def transport(self, obj):
-        if problem := self._problem(obj):
-            return format_html('<strong class="errornote">{}</strong>', problem)
-        return hosts.from_row(obj).transport.summary()
+        entry = inventory.stored_entry(obj)
+        if entry.problem:
+            return format_html('<strong class="errornote">{}</strong>', entry.problem)
+        return entry.summary
 
     @admin.display(description=_("source"))
     def source(self, obj):
-        if obj.key in settings_keys():
+        if obj.key in inventory.settings_keys():
             return _("database, overrides settings")
         return _("database")
 
@@ -147,15 +87,16 @@ class EmailHostAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         stored_keys = set(EmailHost.objects.values_list("key", flat=True))
-        extra_context = {
-            **(extra_context or {}),
-            "settings_hosts": settings_hosts(stored_keys),
-        }
+        settings_hosts = [
+            {"entry": entry, "overridden": entry.key in stored_keys}
+            for entry in inventory.settings_entries()
+        ]
+        extra_context = {**(extra_context or {}), "settings_hosts": settings_hosts}
         return super().changelist_view(request, extra_context)
 
     def render_change_form(self, request, context, *args, obj=None, **kwargs):
         if obj is not None:
-            context["host_problem"] = self._problem(obj)
+            context["host_problem"] = inventory.problem_of(obj)
             context["can_check"] = self.has_change_permission(request, obj)
         return super().render_change_form(request, context, *args, obj=obj, **kwargs)
 

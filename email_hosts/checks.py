@@ -1,17 +1,25 @@
-"""System checks for the email host settings. Every ID is in docs/checks.rst."""
+"""System checks for email hosts. Every ID is documented in docs/checks.rst."""
 
+import ipaddress
+
+from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError, connections, router
 
-from email_hosts import conf
-from email_hosts.hosts import transport_from_dsn
+from email_hosts import conf, hosts
+from email_hosts.exceptions import EmailHostUndecryptable
 
 
-@checks.register(checks.Tags.compatibility)
+TAG = "email_hosts"
+OUR_BACKEND = "email_hosts.backends.EmailHostsBackend"
+
+
+@checks.register(TAG)
 def check_email_hosts_setting(app_configs, **kwargs):
-    """Report every ``EMAIL_HOSTS`` entry that does not parse (E001)."""
-    hosts = conf.email_hosts()
-    if not isinstance(hosts, dict):
+    """Report every ``EMAIL_HOSTS`` entry that does not parse (E001, E002)."""
+    email_hosts = conf.email_hosts()
+    if not isinstance(email_hosts, dict):
         return [
             checks.Error(
                 "EMAIL_HOSTS must be a dict of host keys to DSNs.",
@@ -20,9 +28,9 @@ def check_email_hosts_setting(app_configs, **kwargs):
             )
         ]
     errors = []
-    for key, dsn in hosts.items():
+    for key, dsn in email_hosts.items():
         try:
-            transport_from_dsn(dsn, source="EMAIL_HOSTS", key=key)
+            hosts.transport_from_dsn(dsn, source="EMAIL_HOSTS", key=key)
         except ImproperlyConfigured as exc:
             errors.append(
                 checks.Error(
@@ -34,7 +42,7 @@ def check_email_hosts_setting(app_configs, **kwargs):
     return errors
 
 
-@checks.register(checks.Tags.compatibility)
+@checks.register(TAG)
 def check_default_timeout(app_configs, **kwargs):
     """Report an ``EMAIL_HOSTS_DEFAULT_TIMEOUT`` that is not a positive number (E003)."""
     try:
@@ -48,3 +56,166 @@ def check_default_timeout(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@checks.register(TAG, deploy=True)
+def check_fernet_keys(app_configs, **kwargs):
+    """Warn that stored hosts are encrypted with SECRET_KEY (W001)."""
+    if getattr(settings, "FERNET_KEYS", None):
+        return []
+    return [
+        checks.Warning(
+            "Stored email hosts are encrypted with a key derived from SECRET_KEY,"
+            " because FERNET_KEYS is not set.",
+            hint="Set FERNET_KEYS to keys of their own, so that rotating"
+            " SECRET_KEY and rotating these keys are separate decisions. See"
+            " 'Rotating keys' in the docs.",
+            id="email_hosts.W001",
+        )
+    ]
+
+
+def _stored_hosts(databases):
+    """
+    Return a queryset of the stored hosts for each database that has the
+    table; before ``migrate`` creates it, there is nothing to check.
+    """
+    from email_hosts.models import EmailHost  # noqa: PLC0415 -- apps not ready at import
+
+    table = EmailHost._meta.db_table
+    return [
+        EmailHost.objects.using(alias)
+        for alias in databases
+        if table in connections[alias].introspection.table_names()
+    ]
+
+
+def _optionless_mailers():
+    return [
+        alias
+        for alias, entry in conf.mailers().items()
+        if entry.get("BACKEND") == OUR_BACKEND and not entry.get("OPTIONS")
+    ]
+
+
+def _stored_keys_among(keys):
+    """
+    Return which of ``keys`` are stored, or None if the database cannot be
+    asked: unreachable, or before ``migrate`` created the table.
+    """
+    from email_hosts.models import EmailHost  # noqa: PLC0415 -- apps not ready at import
+
+    connection = connections[router.db_for_read(EmailHost)]
+    try:
+        if EmailHost._meta.db_table not in connection.introspection.table_names():
+            return None
+        return set(EmailHost.objects.filter(key__in=keys).values_list("key", flat=True))
+    except DatabaseError:
+        return None
+
+
+@checks.register(TAG)
+def check_optionless_mailers(app_configs, **kwargs):
+    """
+    Report ``MAILERS`` entries that only a stored host can serve: an error if
+    it is missing (E004), a warning if the database cannot be asked (W002).
+    """
+    aliases = _optionless_mailers()
+    if not aliases:
+        return []
+    stored = _stored_keys_among(aliases)
+    if stored is None:
+        return [
+            checks.Warning(
+                f"MAILERS[{alias!r}] has no OPTIONS, so only the stored host"
+                f" {alias!r} can serve it, and the database cannot be asked"
+                " whether it exists.",
+                hint="Run migrate and check again, or give the entry OPTIONS.",
+                id="email_hosts.W002",
+            )
+            for alias in aliases
+        ]
+    return [
+        checks.Error(
+            f"MAILERS[{alias!r}] has no OPTIONS and no email host {alias!r} is"
+            " stored in the database.",
+            hint="Add the host in the admin, or give the entry OPTIONS.",
+            id="email_hosts.E004",
+        )
+        for alias in aliases
+        if alias not in stored
+    ]
+
+
+def _is_loopback(host):
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _cleartext_warning(host):
+    transport = host.transport
+    if (
+        not transport.is_smtp
+        or not transport.password
+        or transport.use_tls
+        or transport.use_ssl
+        or _is_loopback(transport.host)
+    ):
+        return []
+    return [
+        checks.Warning(
+            f"Email host {host.key!r} ({host.source}) sends its password to"
+            f" {transport.host} without TLS.",
+            hint="Use submission:// or add ?tls or ?ssl to the DSN.",
+            id="email_hosts.W003",
+        )
+    ]
+
+
+@checks.register(TAG, deploy=True)
+def check_cleartext_settings_hosts(app_configs, **kwargs):
+    """Warn about ``EMAIL_HOSTS`` entries that log in without TLS (W003)."""
+    warnings = []
+    for key in conf.email_hosts() if isinstance(conf.email_hosts(), dict) else ():
+        try:
+            host = hosts.from_settings(key)
+        except ImproperlyConfigured:
+            continue  # E001 reports it.
+        warnings += _cleartext_warning(host)
+    return warnings
+
+
+@checks.register(TAG, checks.Tags.database)
+def check_stored_hosts(app_configs, databases=None, **kwargs):
+    """
+    Report stored hosts that cannot be used (E005, E006) or that log in
+    without TLS (W003). Runs only when the database may be asked.
+    """
+    rows = [row for queryset in _stored_hosts(databases or []) for row in queryset]
+    messages = []
+    for row in rows:
+        try:
+            host = hosts.from_row(row)
+        except EmailHostUndecryptable as exc:
+            messages.append(
+                checks.Error(
+                    str(exc),
+                    hint="See 'Rotating keys' in the docs.",
+                    id="email_hosts.E005",
+                )
+            )
+        except ImproperlyConfigured as exc:
+            messages.append(
+                checks.Error(
+                    str(exc),
+                    hint="Enter the connection again in the admin.",
+                    id="email_hosts.E006",
+                )
+            )
+        else:
+            messages += _cleartext_warning(host)
+    return messages

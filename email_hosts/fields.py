@@ -55,10 +55,15 @@ def _fernet(keys, *, use_hkdf):
     return MultiFernet([Fernet(key) for key in fernet_keys])
 
 
-def fernet():
-    """Return the ``MultiFernet`` for the current settings."""
+def fernet(*, primary_only=False):
+    """
+    Return the ``MultiFernet`` for the current settings, or with
+    ``primary_only`` one for the first key alone, the one that encrypts.
+    """
+    keys = encryption_keys()
     return _fernet(
-        encryption_keys(), use_hkdf=getattr(settings, "FERNET_USE_HKDF", True)
+        keys[:1] if primary_only else keys,
+        use_hkdf=getattr(settings, "FERNET_USE_HKDF", True),
     )
 
 

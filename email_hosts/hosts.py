@@ -78,3 +78,17 @@ def from_settings(key):
         transport=transport,
         default_from=transport.default_from_email,
     )
+
+
+def find(key):
+    """Return the host for ``key`` from the database or ``EMAIL_HOSTS``, or None."""
+    return from_database(key) or from_settings(key)
+
+
+def all_keys():
+    """Return the keys of every stored host and every ``EMAIL_HOSTS`` entry."""
+    from email_hosts.models import EmailHost  # noqa: PLC0415 -- apps not ready at import
+
+    return sorted(
+        set(EmailHost.objects.values_list("key", flat=True)) | set(conf.email_hosts())
+    )

@@ -1,12 +1,28 @@
-"""Settings for the test suite. DB=sqlite|postgresql|mariadb picks the database."""
+"""
+Settings for the test suite. DB=sqlite|postgresql|mariadb picks the database.
 
+Tests that start other processes pass EMAIL_HOSTS_TEST_DATABASE (the test
+database's name) and EMAIL_HOSTS_TEST_FERNET_KEYS (JSON) to them.
+"""
+
+import json
 import os
+import tempfile
 
 import django
 
 
 DATABASES_BY_NAME = {
-    "sqlite": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
+    "sqlite": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": ":memory:",
+        # A file, so that other processes can open the test database.
+        "TEST": {
+            "NAME": os.path.join(
+                tempfile.gettempdir(), f"email-hosts-test-{os.getpid()}.sqlite3"
+            )
+        },
+    },
     "postgresql": {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": "test",
@@ -23,6 +39,10 @@ DATABASES_BY_NAME = {
     },
 }
 DATABASES = {"default": DATABASES_BY_NAME[os.environ.get("DB", "sqlite")]}
+if test_database := os.environ.get("EMAIL_HOSTS_TEST_DATABASE"):
+    DATABASES["default"]["NAME"] = test_database
+if fernet_keys := os.environ.get("EMAIL_HOSTS_TEST_FERNET_KEYS"):
+    FERNET_KEYS = json.loads(fernet_keys)
 
 SECRET_KEY = "tests-only-not-secret"
 USE_TZ = True

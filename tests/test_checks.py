@@ -3,12 +3,17 @@
 import re
 from pathlib import Path
 
+import pytest
+from django.conf import settings
 from django.core import checks
+from django.db import connection
 from django.test.utils import override_settings
+
+from email_hosts.models import EmailHost
 
 
 def _errors():
-    return [m for m in checks.run_checks() if m.id.startswith("email_hosts.")]
+    return _messages()
 
 
 @override_settings(EMAIL_HOSTS={"shop": "submission://u:p@smtp.example.com"})
@@ -55,3 +60,124 @@ def test_every_check_id_is_documented():
     ids = set(re.findall(r"email_hosts\.[EW]\d{3}", source))
     assert ids
     assert {i for i in ids if i not in docs} == set()
+
+
+def _messages(*, deploy=False, databases=None):
+    return [
+        message
+        for message in checks.run_checks(
+            include_deployment_checks=deploy, databases=databases
+        )
+        if message.id.startswith("email_hosts.")
+    ]
+
+
+@override_settings(FERNET_KEYS=None)
+def test_w001_deploy_warns_without_fernet_keys():
+    del settings.FERNET_KEYS
+    assert _messages(deploy=True) == [
+        checks.Warning(
+            "Stored email hosts are encrypted with a key derived from SECRET_KEY,"
+            " because FERNET_KEYS is not set.",
+            hint="Set FERNET_KEYS to keys of their own, so that rotating"
+            " SECRET_KEY and rotating these keys are separate decisions. See"
+            " 'Rotating keys' in the docs.",
+            id="email_hosts.W001",
+        )
+    ]
+
+
+OPTIONLESS = {
+    "default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"},
+    "shop": {"BACKEND": "email_hosts.backends.EmailHostsBackend"},
+}
+
+
+@override_settings(MAILERS=OPTIONLESS)
+def test_e004_optionless_mailer_without_its_row(db):
+    assert _messages() == [
+        checks.Error(
+            "MAILERS['shop'] has no OPTIONS and no email host 'shop' is stored in"
+            " the database.",
+            hint="Add the host in the admin, or give the entry OPTIONS.",
+            id="email_hosts.E004",
+        )
+    ]
+
+
+@override_settings(MAILERS=OPTIONLESS)
+def test_optionless_mailer_with_its_row_passes(email_host):
+    email_host("shop", "submission://smtp.example.com")
+    assert _messages() == []
+
+
+def test_e005_stored_host_that_cannot_be_decrypted(email_host):
+    email_host("shop", "submission://smtp.example.com")
+    with override_settings(FERNET_KEYS=["not-the-key"]):
+        [message] = _messages(databases=["default"])
+    assert (message.id, message.hint) == (
+        "email_hosts.E005",
+        "See 'Rotating keys' in the docs.",
+    )
+    assert message.msg.startswith(
+        "EmailHost['shop']: The stored DSN cannot be decrypted"
+    )
+
+
+def test_e006_stored_host_whose_dsn_does_not_parse(db):
+    EmailHost.objects.bulk_create([EmailHost(key="shop", dsn="smtp://u:hunter2@x:abc")])
+    assert _messages(databases=["default"]) == [
+        checks.Error(
+            "EmailHost['shop']: Port 'abc' is not a number.",
+            hint="Enter the connection again in the admin.",
+            id="email_hosts.E006",
+        )
+    ]
+
+
+CLEARTEXT = "smtp://user:hunter2@smtp.example.com"
+
+
+@override_settings(
+    EMAIL_HOSTS={"shop": CLEARTEXT, "local": "smtp://u:p@127.0.0.1:25"},
+    FERNET_KEYS=["a-key"],
+)
+def test_w003_deploy_warns_about_a_password_sent_without_tls():
+    assert _messages(deploy=True) == [
+        checks.Warning(
+            "Email host 'shop' (settings) sends its password to smtp.example.com"
+            " without TLS.",
+            hint="Use submission:// or add ?tls or ?ssl to the DSN.",
+            id="email_hosts.W003",
+        )
+    ]
+
+
+def test_w003_covers_stored_hosts(email_host):
+    email_host("shop", CLEARTEXT)
+    [message] = _messages(databases=["default"])
+    assert (message.id, message.msg) == (
+        "email_hosts.W003",
+        "Email host 'shop' (database) sends its password to smtp.example.com without TLS.",
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(MAILERS=OPTIONLESS)
+def test_database_checks_wait_for_migrate_to_create_the_table():
+    with connection.schema_editor() as editor:
+        editor.delete_model(EmailHost)
+    try:
+        messages = _messages(databases=["default"])
+    finally:
+        with connection.schema_editor() as editor:
+            editor.create_model(EmailHost)
+    # A warning, not E004: migrate runs the checks and would stop at an error.
+    assert messages == [
+        checks.Warning(
+            "MAILERS['shop'] has no OPTIONS, so only the stored host 'shop' can"
+            " serve it, and the database cannot be asked whether it exists.",
+            hint="Run migrate and check again, or give the entry OPTIONS.",
+            id="email_hosts.W002",
+        )
+    ]

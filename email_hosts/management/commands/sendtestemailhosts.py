@@ -4,30 +4,91 @@ from django.core.mail import EmailMessage
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from email_hosts import diagnostics, hosts
 from email_hosts.backends import get_connection
-from email_hosts.exceptions import EmailHostDoesNotExist
+from email_hosts.exceptions import EmailHostDoesNotExist, InvalidEmailHost
 
 
 class Command(BaseCommand):
-    help = "Send a test email through one email host, from the database or settings."
+    help = (
+        "Send a test email through an email host, from the database or settings:"
+        " KEY ADDR [ADDR ...], or --all ADDR [ADDR ...]. With --check, connect"
+        " and log in to KEY [KEY ...] or --all without sending."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("key", help="The key of the email host to send through.")
         parser.add_argument(
-            "email", nargs="+", help="One or more addresses to send the test email to."
+            "arguments",
+            nargs="*",
+            metavar="KEY|ADDR",
+            help="The host key, then the addresses; only addresses with --all;"
+            " only keys with --check.",
+        )
+        parser.add_argument(
+            "--all",
+            action="store_true",
+            dest="every_host",
+            help="Use every email host.",
+        )
+        parser.add_argument(
+            "--check",
+            action="store_true",
+            help="Connect, secure and log in without sending; print one line per"
+            " host and fail if any host fails.",
         )
 
-    def handle(self, *args, key, email, **options):
+    def handle(self, *args, arguments, every_host, check, **options):
+        if check:
+            self._check(arguments, every_host=every_host)
+        elif every_host:
+            self._send(hosts.all_keys(), arguments)
+        else:
+            if len(arguments) < 2:
+                raise CommandError(
+                    "Give a host key and at least one address, or --all."
+                )
+            self._send(arguments[:1], arguments[1:])
+
+    def _send(self, keys, addresses):
+        if not addresses:
+            raise CommandError("Give at least one address to send the test email to.")
+        for key in keys:
+            try:
+                connection = get_connection(key, fallback=False)
+            except InvalidEmailHost as exc:
+                raise CommandError(str(exc)) from None
+            message = EmailMessage(
+                subject=f"Test email from {socket.gethostname()} on {timezone.now()}",
+                body="If you're reading this, it was successful.",
+                to=addresses,
+            )
+            sent = connection.send_messages([message])
+            self.stdout.write(
+                f"Sent {sent} test email through {key!r} to {', '.join(addresses)}."
+            )
+
+    def _check(self, keys, *, every_host):
+        keys = hosts.all_keys() if every_host else keys
+        if not keys:
+            raise CommandError("Give the keys of the hosts to check, or --all.")
+        failed = 0
+        for key in keys:
+            outcome = self._check_one(key)
+            failed += not outcome.ok
+            self.stdout.write(
+                f"{'ok    ' if outcome.ok else 'FAILED'}  {outcome.message}"
+            )
+        if failed:
+            raise CommandError(f"{failed} of {len(keys)} host(s) failed the check.")
+
+    @staticmethod
+    def _check_one(key):
         try:
-            connection = get_connection(key, fallback=False)
-        except EmailHostDoesNotExist as exc:
-            raise CommandError(str(exc)) from None
-        message = EmailMessage(
-            subject=f"Test email from {socket.gethostname()} on {timezone.now()}",
-            body="If you're reading this, it was successful.",
-            to=email,
-        )
-        sent = connection.send_messages([message])
-        self.stdout.write(
-            f"Sent {sent} test email through {key!r} to {', '.join(email)}."
-        )
+            host = hosts.find(key)
+        except InvalidEmailHost as exc:
+            return diagnostics.Outcome(ok=False, message=str(exc))
+        if host is None:
+            return diagnostics.Outcome(
+                ok=False, message=str(EmailHostDoesNotExist(key))
+            )
+        return diagnostics.check_connection(host)

@@ -1,0 +1,30 @@
+from django.core.management.base import BaseCommand
+
+from email_hosts import inventory
+from email_hosts.models import EmailHost
+
+
+class Command(BaseCommand):
+    help = (
+        "List every email host with where it comes from (database, settings, or"
+        " database over settings) and how it sends. Passwords are never shown."
+    )
+
+    def handle(self, *args, **options):
+        stored = {
+            row.key: inventory.stored_entry(row) for row in EmailHost.objects.all()
+        }
+        from_settings = {entry.key: entry for entry in inventory.settings_entries()}
+        rows = []
+        for key in sorted(stored.keys() | from_settings.keys()):
+            entry = stored.get(key) or from_settings[key]
+            source = entry.source
+            if key in stored and key in from_settings:
+                source = f"database over {from_settings[key].source}"
+            rows.append((key, source, entry.problem or entry.summary))
+        if not rows:
+            self.stdout.write("No email hosts. Add one in the admin or to EMAIL_HOSTS.")
+            return
+        widths = [max(len(row[column]) for row in rows) for column in (0, 1)]
+        for key, source, description in rows:
+            self.stdout.write(f"{key:{widths[0]}}  {source:{widths[1]}}  {description}")

@@ -1,0 +1,79 @@
+"""dumpdata and loaddata, keyed by the host key."""
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from email_hosts.models import EmailHost
+
+
+DOCS_FIXTURE = (
+    Path(__file__).parents[1] / "docs" / "examples" / "development-hosts.json"
+)
+TRICKY_DSN = (
+    "submission://u%40x:p%40ss%3Aw%2Fo%3Frd%23%25@smtp.example.com:587?timeout=9"
+)
+
+
+def _dump():
+    output = io.StringIO()
+    call_command("dumpdata", "email_hosts", "--natural-primary", stdout=output)
+    return json.loads(output.getvalue())
+
+
+def _load(tmp_path, fixture, name="hosts.json"):
+    path = tmp_path / name
+    path.write_text(json.dumps(fixture))
+    call_command("loaddata", str(path), verbosity=0)
+
+
+def test_dumpdata_writes_hosts_without_primary_keys(email_host):
+    email_host("shop", TRICKY_DSN, default_from="Shop <shop@example.com>")
+    [record] = _dump()
+    assert "pk" not in record
+    assert record["fields"]["key"] == "shop"
+    assert record["fields"]["dsn"] == TRICKY_DSN
+
+
+def test_round_trip_keeps_the_dsn_exactly(email_host, tmp_path):
+    email_host("shop", TRICKY_DSN)
+    fixture = _dump()
+    EmailHost.objects.all().delete()
+    _load(tmp_path, fixture)
+    assert EmailHost.objects.get(key="shop").dsn == TRICKY_DSN
+
+
+def test_loading_a_fixture_twice_leaves_one_row_per_key(email_host, tmp_path):
+    email_host("shop", TRICKY_DSN)
+    email_host("club", "smtp://smtp.example.org")
+    fixture = _dump()
+    _load(tmp_path, fixture)
+    _load(tmp_path, fixture)
+    assert sorted(EmailHost.objects.values_list("key", flat=True)) == ["club", "shop"]
+
+
+def test_loading_a_changed_fixture_updates_the_row_in_place(email_host, tmp_path):
+    original = email_host("shop", TRICKY_DSN)
+    fixture = _dump()
+    fixture[0]["fields"]["dsn"] = "smtp://changed.example.com"
+    _load(tmp_path, fixture)
+    changed = EmailHost.objects.get(key="shop")
+    assert (changed.pk, changed.dsn) == (original.pk, "smtp://changed.example.com")
+
+
+def test_the_documented_development_fixture_loads(db):
+    call_command("loaddata", str(DOCS_FIXTURE), verbosity=0)
+    assert dict(EmailHost.objects.values_list("key", "dsn")) == {
+        "shop": "console://",
+        "club": "smtp://127.0.0.1:1025?timeout=5",
+    }
+
+
+def test_dumpdata_refuses_a_host_it_cannot_decrypt(email_host, settings):
+    email_host("shop", TRICKY_DSN)
+    settings.FERNET_KEYS = ["not-the-key"]
+    with pytest.raises(CommandError, match="cannot be decrypted with the current keys"):
+        _dump()

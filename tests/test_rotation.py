@@ -1,0 +1,133 @@
+"""rotate_email_host_keys: re-encrypt with the first key, lose nothing."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.db.models import BinaryField, ExpressionWrapper, F
+from django.test.utils import override_settings
+
+from email_hosts.fields import UndecryptableValue
+from email_hosts.models import EmailHost
+
+
+ROOT = Path(__file__).parents[1]
+DSN = "submission://user:rotation-secret@smtp.example.com"
+
+
+def _ciphertexts():
+    raw = ExpressionWrapper(F("dsn"), output_field=BinaryField())
+    return {
+        key: bytes(value) for key, value in EmailHost.objects.values_list("key", raw)
+    }
+
+
+def _rotate(*arguments):
+    output = io.StringIO()
+    call_command("rotate_email_host_keys", *arguments, stdout=output)
+    return output.getvalue().strip()
+
+
+@pytest.fixture
+def hosts_under_old_key(email_host):
+    with override_settings(FERNET_KEYS=["old-key"]):
+        email_host("shop", DSN)
+        email_host("club", DSN)
+
+
+@override_settings(FERNET_KEYS=["new-key", "old-key"])
+def test_rotation_re_encrypts_with_the_first_key(hosts_under_old_key):
+    assert _rotate() == "Re-encrypted 2 host(s); 0 already used the current key."
+    with override_settings(FERNET_KEYS=["new-key"]):
+        assert {host.dsn for host in EmailHost.objects.all()} == {DSN}
+
+
+@override_settings(FERNET_KEYS=["new-key", "old-key"])
+def test_rotation_is_idempotent(hosts_under_old_key):
+    _rotate()
+    before = _ciphertexts()
+    assert _rotate() == "Re-encrypted 0 host(s); 2 already used the current key."
+    assert _ciphertexts() == before
+
+
+@override_settings(FERNET_KEYS=["new-key", "old-key"])
+def test_dry_run_changes_nothing(hosts_under_old_key):
+    before = _ciphertexts()
+    assert (
+        _rotate("--dry-run")
+        == "Would re-encrypt 2 host(s); 0 already used the current key."
+    )
+    assert _ciphertexts() == before
+
+
+@override_settings(FERNET_KEYS=["unrelated-key"])
+def test_a_lost_key_names_the_hosts_and_rewrites_nothing(hosts_under_old_key):
+    before = _ciphertexts()
+    with pytest.raises(CommandError) as excinfo:
+        _rotate()
+    assert str(excinfo.value).startswith(
+        "No key decrypts 2 host(s), left untouched: club, shop. Add the key"
+    )
+    assert _ciphertexts() == before
+
+
+@override_settings(FERNET_KEYS=["new-key", "old-key"])
+def test_decryptable_hosts_rotate_beside_undecryptable_ones(
+    hosts_under_old_key, email_host
+):
+    with override_settings(FERNET_KEYS=["lost-key"]):
+        email_host("lost", DSN)
+    with pytest.raises(CommandError, match="left untouched: lost"):
+        _rotate()
+    with override_settings(FERNET_KEYS=["new-key"]):
+        stored = {host.key: host.dsn for host in EmailHost.objects.all()}
+    assert stored["shop"] == stored["club"] == DSN
+    assert isinstance(stored["lost"], UndecryptableValue)
+
+
+def _manage(command, *, fernet_keys):
+    return subprocess.run(
+        [sys.executable, "-W", "error", "-m", "django", command],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+        env=os.environ
+        | {
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "EMAIL_HOSTS_TEST_DATABASE": connection.settings_dict["NAME"],
+            "EMAIL_HOSTS_TEST_FERNET_KEYS": json.dumps(fernet_keys),
+        },
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rotating_1000_hosts_across_three_processes():
+    with override_settings(FERNET_KEYS=["old-key"]):
+        EmailHost.objects.bulk_create(
+            EmailHost(key=f"host-{number:04}", dsn=DSN) for number in range(1000)
+        )
+
+    rotation = _manage("rotate_email_host_keys", fernet_keys=["new-key", "old-key"])
+    assert (rotation.returncode, rotation.stdout.strip()) == (
+        0,
+        "Re-encrypted 1000 host(s); 0 already used the current key.",
+    )
+
+    listing = _manage("listemailhosts", fernet_keys=["new-key"])
+    lines = [line for line in listing.stdout.splitlines() if line.startswith("host-")]
+    assert len(lines) == 1000
+    assert all(
+        "submission://user@smtp.example.com:587 (STARTTLS)" in line for line in lines
+    )
+
+    with override_settings(FERNET_KEYS=["old-key"]):
+        assert all(
+            isinstance(h.dsn, UndecryptableValue) for h in EmailHost.objects.all()
+        )
