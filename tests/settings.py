@@ -7,22 +7,12 @@ database's name) and EMAIL_HOSTS_TEST_FERNET_KEYS (JSON) to them.
 
 import json
 import os
-import tempfile
 
 import django
 
 
 DATABASES_BY_NAME = {
-    "sqlite": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": ":memory:",
-        # A file, so that other processes can open the test database.
-        "TEST": {
-            "NAME": os.path.join(
-                tempfile.gettempdir(), f"email-hosts-test-{os.getpid()}.sqlite3"
-            )
-        },
-    },
+    "sqlite": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
     "postgresql": {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": "test",

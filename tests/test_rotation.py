@@ -91,9 +91,18 @@ def test_decryptable_hosts_rotate_beside_undecryptable_ones(
     assert isinstance(stored["lost"], UndecryptableValue)
 
 
-def _manage(command, *, fernet_keys):
-    return subprocess.run(
-        [sys.executable, "-W", "error", "-m", "django", command],
+CREATE_1000_HOSTS = f"""
+from email_hosts.models import EmailHost
+EmailHost.objects.bulk_create(
+    EmailHost(key=f"host-{{number:04}}", dsn={DSN!r}) for number in range(1000)
+)
+"""
+
+
+def _manage(*arguments, database, fernet_keys):
+    """Run manage.py in a process of its own, with its own FERNET_KEYS."""
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-m", "django", *arguments],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -101,33 +110,49 @@ def _manage(command, *, fernet_keys):
         env=os.environ
         | {
             "DJANGO_SETTINGS_MODULE": "tests.settings",
-            "EMAIL_HOSTS_TEST_DATABASE": connection.settings_dict["NAME"],
+            "EMAIL_HOSTS_TEST_DATABASE": database,
             "EMAIL_HOSTS_TEST_FERNET_KEYS": json.dumps(fernet_keys),
         },
     )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.fixture
+def shared_database(tmp_path):
+    """A database that other processes can open: the test database, or on
+    SQLite (whose test database lives in memory) a migrated file."""
+    if connection.vendor != "sqlite":
+        return connection.settings_dict["NAME"]
+    path = str(tmp_path / "shared.sqlite3")
+    _manage("migrate", "--verbosity=0", database=path, fernet_keys=["old-key"])
+    return path
 
 
 @pytest.mark.django_db(transaction=True)
-def test_rotating_1000_hosts_across_three_processes():
-    with override_settings(FERNET_KEYS=["old-key"]):
-        EmailHost.objects.bulk_create(
-            EmailHost(key=f"host-{number:04}", dsn=DSN) for number in range(1000)
-        )
-
-    rotation = _manage("rotate_email_host_keys", fernet_keys=["new-key", "old-key"])
-    assert (rotation.returncode, rotation.stdout.strip()) == (
-        0,
-        "Re-encrypted 1000 host(s); 0 already used the current key.",
+def test_rotating_1000_hosts_across_three_processes(shared_database):
+    _manage(
+        "shell",
+        "-c",
+        CREATE_1000_HOSTS,
+        database=shared_database,
+        fernet_keys=["old-key"],
     )
 
-    listing = _manage("listemailhosts", fernet_keys=["new-key"])
-    lines = [line for line in listing.stdout.splitlines() if line.startswith("host-")]
+    rotation = _manage(
+        "rotate_email_host_keys",
+        database=shared_database,
+        fernet_keys=["new-key", "old-key"],
+    )
+    assert (
+        rotation.strip() == "Re-encrypted 1000 host(s); 0 already used the current key."
+    )
+
+    listing = _manage(
+        "listemailhosts", database=shared_database, fernet_keys=["new-key"]
+    )
+    lines = [line for line in listing.splitlines() if line.startswith("host-")]
     assert len(lines) == 1000
     assert all(
         "submission://user@smtp.example.com:587 (STARTTLS)" in line for line in lines
     )
-
-    with override_settings(FERNET_KEYS=["old-key"]):
-        assert all(
-            isinstance(h.dsn, UndecryptableValue) for h in EmailHost.objects.all()
-        )
