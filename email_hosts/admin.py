@@ -42,6 +42,7 @@ class EmailHostAdmin(admin.ModelAdmin):
                 ]
             },
         ),
+        (_("Routing"), {"fields": ["sender_domains", "backups"]}),
         (_("Power users"), {"fields": ["pasted_dsn"], "classes": ["collapse"]}),
     ]
 

@@ -1,20 +1,24 @@
 """Mail backends that send through a named email host, and ``get_connection``."""
 
+import contextlib
 import copy
 import logging
 
 from django.conf import settings
 from django.core import mail
 from django.core.mail.backends import console, dummy, locmem, smtp
+from django.core.mail.backends.base import BaseEmailBackend
+from django.utils.module_loading import import_string
 from django.views.decorators.debug import sensitive_variables
 
-from email_hosts import conf, hosts
+from email_hosts import conf, failures, hosts, routing
 from email_hosts.exceptions import EmailHostDoesNotExist, InvalidEmailHost
 
 
-__all__ = ["EmailHostsBackend", "get_connection", "parse_conf"]
+__all__ = ["EmailHostsBackend", "RoutingBackend", "get_connection", "parse_conf"]
 
 logger = logging.getLogger("email_hosts")
+_UNSET = object()
 
 
 def parse_conf(settings):
@@ -33,6 +37,19 @@ def parse_conf(settings):
     }
 
 
+def with_default_sender(message, sender):
+    """
+    Return ``message`` from ``sender`` if it has no sender of its own (its
+    sender is ``DEFAULT_FROM_EMAIL``), as a copy, so that the caller's message
+    is not changed for other hosts.
+    """
+    if not sender or message.from_email != settings.DEFAULT_FROM_EMAIL:
+        return message
+    message = copy.copy(message)
+    message.from_email = sender
+    return message
+
+
 class _DefaultFromMixin:
     """Send messages without a sender of their own from the host's sender."""
 
@@ -42,22 +59,14 @@ class _DefaultFromMixin:
         # Django < 6.1 ignores alias; keep it for introspection everywhere.
         self.alias = kwargs.get("alias")
 
-    def _with_default_sender(self, message):
-        if (
-            not self.default_from_email
-            or message.from_email != settings.DEFAULT_FROM_EMAIL
-        ):
-            return message
-        # A copy, so that the caller's message is not changed for other hosts.
-        message = copy.copy(message)
-        message.from_email = self.default_from_email
-        return message
-
     # Hides every frame below, smtplib's login() included, from error reports.
     @sensitive_variables()
     def send_messages(self, email_messages):
         return super().send_messages(
-            [self._with_default_sender(message) for message in email_messages]
+            [
+                with_default_sender(message, self.default_from_email)
+                for message in email_messages
+            ]
         )
 
 
@@ -203,3 +212,140 @@ def get_connection(key, *, fallback=True):
         key,
     )
     return _default_backend()
+
+
+class RoutingBackend(BaseEmailBackend):
+    """
+    Send each message through the host that serves the domain of its sender,
+    and through that host's backups, in order, if it cannot be reached.
+
+    Use it as ``EMAIL_BACKEND`` or as a ``MAILERS`` entry. ``fallback`` (or
+    ``EMAIL_HOSTS_FALLBACK``) is the key of the host for senders no host
+    serves; without one, such mail goes to Django's default backend.
+    """
+
+    def __init__(self, fail_silently=False, *, fallback=_UNSET, **kwargs):  # noqa: FBT002 -- Django's signature
+        # Django 6.1 deprecates fail_silently in BaseEmailBackend; keep our own.
+        super().__init__(**kwargs)
+        self.fail_silently = fail_silently
+        self.fallback = conf.routing_fallback() if fallback is _UNSET else fallback
+        self.alias = kwargs.get("alias")
+        if self.fallback is None and self.alias == "default":
+            raise _invalid_mailer(
+                self.alias,
+                "RoutingBackend as the default mailer needs a fallback host for"
+                " senders no host serves: set OPTIONS['fallback'] or"
+                " EMAIL_HOSTS_FALLBACK to a host key.",
+            )
+
+    def send_messages(self, email_messages):
+        if not email_messages:
+            return 0
+        table = routing.build_table()
+        groups = {}
+        for message in email_messages:
+            key = table.key_for(message.from_email) or self.fallback
+            groups.setdefault(key, []).append(message)
+        return sum(
+            self._deliver(table, key, group)
+            if key is not None
+            else self._django_default().send_messages(group)
+            for key, group in groups.items()
+        )
+
+    def _django_default(self):
+        if hasattr(settings, "MAILERS"):
+            return mail.mailers.default
+        # Django < 6.1
+        path = settings.EMAIL_BACKEND
+        if path == f"{__name__}.{type(self).__qualname__}":
+            path = "django.core.mail.backends.smtp.EmailBackend"
+        return import_string(path)(fail_silently=self.fail_silently)
+
+    def _deliver(self, table, key, messages):
+        chain = table.chain(key)
+        if not chain:
+            raise InvalidEmailHost(
+                "No such email host; RoutingBackend's fallback must name one.",
+                source="EMAIL_HOSTS_FALLBACK",
+                key=key,
+            )
+        # The first host's sender, also when a backup sends: the From stays.
+        sender = table.hosts[key].default_from if key in table.hosts else ""
+        pending = [with_default_sender(message, sender) for message in messages]
+        sent, failure = 0, None
+        for position, current in enumerate(chain):
+            rest = chain[position + 1 :]
+            if current in table.broken:
+                failure = InvalidEmailHost(
+                    table.broken[current], source="email_hosts", key=current
+                )
+                self._log_failover(current, table.broken[current], rest, len(pending))
+                continue
+            host = table.hosts[current]
+            backend = backend_for(host)
+            try:
+                count, failure = self._send_pending(backend, pending)
+            finally:
+                _close_quietly(backend)
+            sent += count
+            if failure is None:
+                return sent
+            timeout = host.transport.timeout or conf.default_timeout()
+            reason = failures.explain(failure, timeout=timeout)
+            self._log_failover(current, reason, rest, len(pending))
+        # fail_silently hides send errors, never configuration errors.
+        if self.fail_silently and not isinstance(failure, InvalidEmailHost):
+            return sent
+        raise failure
+
+    def _send_pending(self, backend, pending):
+        """
+        Send ``pending`` over one connection, removing each message as it is
+        accepted. Return how many were sent, and the failure that stopped this
+        host, if another host may succeed where it failed.
+        """
+        sent = 0
+        try:
+            backend.open()
+            while pending:
+                try:
+                    sent += backend.send_messages(pending[:1])
+                except Exception as exc:
+                    if failures.is_transient(exc):
+                        raise
+                    # A permanent refusal: another host would refuse it too.
+                    pending.pop(0)
+                    if not self.fail_silently:
+                        raise
+                else:
+                    pending.pop(0)
+        except Exception as exc:
+            if not failures.is_transient(exc):
+                raise
+            return sent, exc
+        return sent, None
+
+    @staticmethod
+    def _log_failover(key, reason, rest, pending):
+        if rest:
+            logger.warning(
+                "Email host %r failed (%s); sending %d message(s) through %r instead.",
+                key,
+                reason,
+                pending,
+                rest[0],
+            )
+        else:
+            logger.error(
+                "Email host %r failed (%s) and has no backup left; %d message(s) unsent.",
+                key,
+                reason,
+                pending,
+            )
+
+
+def _close_quietly(backend):
+    # The connection may already be broken; closing must not hide why.
+    with contextlib.suppress(OSError):
+        backend.close()

@@ -7,7 +7,7 @@ from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connections, router
 
-from email_hosts import conf, hosts
+from email_hosts import conf, hosts, routing
 from email_hosts.exceptions import EmailHostUndecryptable
 
 
@@ -218,4 +218,51 @@ def check_stored_hosts(app_configs, databases=None, **kwargs):
             )
         else:
             messages += _cleartext_warning(host)
+    return messages
+
+
+@checks.register(TAG, checks.Tags.database)
+def check_routing(app_configs, databases=None, **kwargs):
+    """
+    Report sender domains claimed twice (E007), backup cycles (E008), backups
+    that name no host (E009) and a fallback that names no host (E010).
+    """
+    if not _stored_hosts(databases or []):
+        return []
+    table = routing.build_table()
+    messages = [
+        checks.Error(
+            f"The sender domain {domain!r} is claimed by the email hosts"
+            f" {', '.join(map(repr, keys))}; RoutingBackend uses {keys[0]!r}.",
+            hint="Give each domain to one host; the other can list it as a backup.",
+            id="email_hosts.E007",
+        )
+        for domain, keys in sorted(table.conflicts.items())
+    ]
+    if cycle := routing.find_cycle(table.backups):
+        messages.append(
+            checks.Error(
+                f"The backups of the email hosts go round in a circle: {' -> '.join(cycle)}.",
+                hint="Remove one of these backups.",
+                id="email_hosts.E008",
+            )
+        )
+    messages += [
+        checks.Error(
+            f"Email host {key!r} names the backup {backup!r}, which does not exist.",
+            hint="Add the host, or remove it from the backups.",
+            id="email_hosts.E009",
+        )
+        for key, backup in table.unknown_backups()
+    ]
+    fallback = conf.routing_fallback()
+    if fallback is not None and fallback not in table.hosts | table.broken:
+        messages.append(
+            checks.Error(
+                f"EMAIL_HOSTS_FALLBACK names {fallback!r}, which is no email host.",
+                hint="Set it to the key of a stored or EMAIL_HOSTS host, or to None"
+                " for Django's default backend.",
+                id="email_hosts.E010",
+            )
+        )
     return messages

@@ -31,3 +31,11 @@ def default_timeout():
 def mailers():
     """Return Django 6.1's ``MAILERS`` setting, or an empty dict without it."""
     return getattr(settings, "MAILERS", {})
+
+
+def routing_fallback():
+    """
+    Return ``EMAIL_HOSTS_FALLBACK``: the key of the host for mail whose sender
+    domain no host serves, or None for Django's default backend.
+    """
+    return getattr(settings, "EMAIL_HOSTS_FALLBACK", None)

@@ -5,18 +5,16 @@ went wrong. Used by the admin; no message ever contains a password.
 
 import dataclasses
 import smtplib
-import socket
-import ssl
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMessage
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_variables
 
 from email_hosts import conf
 from email_hosts.backends import backend_for
+from email_hosts.failures import explain
 
 
 #: No check waits longer than this, whatever the host's own timeout.
@@ -39,39 +37,6 @@ def _bounded(host):
     return dataclasses.replace(
         host, transport=dataclasses.replace(host.transport, timeout=timeout)
     )
-
-
-def explain(exc, *, timeout):  # noqa: PLR0911 -- one return per kind of failure
-    """Return why sending failed, in words an admin can act on."""
-    if isinstance(exc, socket.gaierror):
-        return _("the host name could not be resolved")
-    if isinstance(exc, ConnectionRefusedError):
-        return _("the connection was refused")
-    if isinstance(exc, TimeoutError) or (
-        isinstance(exc, smtplib.SMTPServerDisconnected) and "timed out" in str(exc)
-    ):
-        return ngettext(
-            "the server did not answer within %(seconds)s second",
-            "the server did not answer within %(seconds)s seconds",
-            timeout,
-        ) % {"seconds": timeout}
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return _("TLS failed: %(reason)s") % {"reason": exc.verify_message}
-    if isinstance(exc, ssl.SSLError):
-        return _("TLS failed")
-    if isinstance(exc, smtplib.SMTPAuthenticationError):
-        return _("the server rejected the login (%(code)s)") % {"code": exc.smtp_code}
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return _("the server refused the recipient")
-    if isinstance(exc, smtplib.SMTPSenderRefused):
-        return _("the server refused the sender (%(code)s)") % {"code": exc.smtp_code}
-    if isinstance(exc, smtplib.SMTPNotSupportedError):
-        return _("the server does not offer STARTTLS or AUTH as configured")
-    if isinstance(exc, smtplib.SMTPResponseException):
-        return _("the server answered %(code)s") % {"code": exc.smtp_code}
-    if isinstance(exc, smtplib.SMTPServerDisconnected):
-        return _("the server closed the connection")
-    return _("the connection failed (%(error)s)") % {"error": type(exc).__name__}
 
 
 @sensitive_variables()

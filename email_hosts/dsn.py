@@ -15,12 +15,21 @@ from django.utils.translation import gettext_lazy, gettext_noop
 from django.views.decorators.debug import sensitive_variables
 from speckenv_django import INTERESTING_MAIL_BACKENDS
 
+from email_hosts.domains import parse_domains
+from email_hosts.routing import parse_keys
 from email_hosts.senders import validate_sender
 
 
 SMTP_SCHEMES = {"smtp", "submission"}
 SCHEMES = set(INTERESTING_MAIL_BACKENDS)
-QUERY_PARAMETERS = {"ssl", "tls", "timeout", "_default_from_email"}
+QUERY_PARAMETERS = {
+    "ssl",
+    "tls",
+    "timeout",
+    "_default_from_email",
+    "_sender_domains",
+    "_backups",
+}
 SMTP_ONLY_PARAMETERS = {"ssl", "tls", "timeout"}
 TRUE_FLAG_VALUES = {"", "1", "true", "yes", "on"}
 
@@ -42,6 +51,8 @@ class Transport:
     use_ssl: bool = False
     timeout: int | None = None
     default_from_email: str = ""
+    sender_domains: tuple = ()
+    backups: tuple = ()
 
     @property
     def is_smtp(self):
@@ -121,6 +132,12 @@ MESSAGES = {
     "dsn_default_from_email": gettext_noop(
         "_default_from_email %(value)r is not a valid sender. Use"
         " addr@example.com or Name <addr@example.com>."
+    ),
+    "dsn_sender_domains": gettext_noop(
+        "_sender_domains: %(value)r is not a domain name such as example.com."
+    ),
+    "dsn_backups": gettext_noop(
+        "_backups: %(value)r is not a host key: use letters, digits, - and _."
     ),
     "dsn_missing_host": gettext_noop(
         "%(scheme)s:// needs a host, as in %(scheme)s://smtp.example.com."
@@ -240,6 +257,19 @@ def _default_from_email(query):
     return sender
 
 
+def _routing(query):
+    """Return the ``_sender_domains`` and ``_backups`` keyword arguments."""
+    try:
+        domains = parse_domains(query.get("_sender_domains", ""))
+    except ValidationError as exc:
+        raise _invalid("dsn_sender_domains", value=exc.params["domain"]) from None
+    try:
+        backups = parse_keys(query.get("_backups", ""))
+    except ValidationError as exc:
+        raise _invalid("dsn_backups", value=exc.params["key"]) from None
+    return {"sender_domains": domains, "backups": backups}
+
+
 def _smtp_transport(parts, query):
     if not parts.hostname:
         raise _invalid("dsn_missing_host", scheme=parts.scheme)
@@ -260,6 +290,7 @@ def _smtp_transport(parts, query):
         use_ssl=use_ssl,
         timeout=_timeout(query),
         default_from_email=_default_from_email(query),
+        **_routing(query),
     )
 
 
@@ -270,7 +301,11 @@ def _local_transport(parts, query):
         raise _invalid(
             "dsn_local_parameters", scheme=parts.scheme, names=", ".join(given)
         )
-    return Transport(scheme=parts.scheme, default_from_email=_default_from_email(query))
+    return Transport(
+        scheme=parts.scheme,
+        default_from_email=_default_from_email(query),
+        **_routing(query),
+    )
 
 
 @sensitive_variables()
@@ -324,6 +359,10 @@ def format_dsn(transport):
         query.append(
             f"_default_from_email={quote(transport.default_from_email, safe='')}"
         )
+    if transport.sender_domains:
+        query.append(f"_sender_domains={','.join(transport.sender_domains)}")
+    if transport.backups:
+        query.append(f"_backups={','.join(transport.backups)}")
     netloc = ""
     if transport.is_smtp:
         userinfo = quote(transport.username, safe="")

@@ -92,7 +92,7 @@ class EmailHostForm(forms.ModelForm):
 
     class Meta:
         model = EmailHost
-        fields = ["key", "default_from"]
+        fields = ["key", "default_from", "sender_domains", "backups"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -6,9 +6,11 @@ from django.core.exceptions import ValidationError
 from django.views.decorators.debug import sensitive_variables
 
 from email_hosts import conf
+from email_hosts.domains import domain_of, parse_domains
 from email_hosts.dsn import Transport, parse_dsn, render_error
 from email_hosts.exceptions import EmailHostUndecryptable, InvalidEmailHost
 from email_hosts.fields import UndecryptableValue
+from email_hosts.routing import parse_keys
 
 
 DATABASE = "database"
@@ -23,6 +25,10 @@ class Host:
     source: str
     transport: Transport
     default_from: str
+    #: The domains whose senders this host serves, its sender's first.
+    sender_domains: tuple = ()
+    #: The keys of the hosts to try, in order, when this one fails.
+    backups: tuple = ()
 
 
 @sensitive_variables()
@@ -44,26 +50,47 @@ def from_database(key):
     """Return the host stored under ``key``, or None. Costs one query."""
     from email_hosts.models import EmailHost  # noqa: PLC0415 -- apps not ready at import
 
-    row = EmailHost.objects.filter(key=key).values_list("dsn", "default_from").first()
+    row = (
+        EmailHost.objects.filter(key=key)
+        .values_list("dsn", "default_from", "sender_domains", "backups")
+        .first()
+    )
     return None if row is None else _database_host(key, *row)
 
 
 def from_row(email_host):
     """Return the host for an ``EmailHost`` already loaded. Costs no query."""
-    return _database_host(email_host.key, email_host.dsn, email_host.default_from)
+    return _database_host(
+        email_host.key,
+        email_host.dsn,
+        email_host.default_from,
+        email_host.sender_domains,
+        email_host.backups,
+    )
 
 
 @sensitive_variables()
-def _database_host(key, dsn, default_from):
+def _database_host(key, dsn, default_from, sender_domains, backups):
     if isinstance(dsn, UndecryptableValue):
         raise EmailHostUndecryptable(key)
     transport = transport_from_dsn(dsn, source="EmailHost", key=key)
+    sender = default_from or transport.default_from_email
     return Host(
         key=key,
         source=DATABASE,
         transport=transport,
-        default_from=default_from or transport.default_from_email,
+        default_from=sender,
+        sender_domains=_served_domains(
+            sender, parse_domains(sender_domains) or transport.sender_domains
+        ),
+        backups=parse_keys(backups) or transport.backups,
     )
+
+
+def _served_domains(sender, declared):
+    """Return the sender's domain followed by the declared ones, each once."""
+    own = domain_of(sender) if sender else None
+    return tuple(dict.fromkeys(([own] if own else []) + list(declared)))
 
 
 @sensitive_variables()
@@ -77,6 +104,10 @@ def from_settings(key):
         source=SETTINGS,
         transport=transport,
         default_from=transport.default_from_email,
+        sender_domains=_served_domains(
+            transport.default_from_email, transport.sender_domains
+        ),
+        backups=transport.backups,
     )
 
 

@@ -3,8 +3,10 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from email_hosts.domains import validate_domains
 from email_hosts.dsn import validate_dsn
 from email_hosts.fields import EncryptedDSNField
+from email_hosts.routing import validate_keys, validate_stored_host
 from email_hosts.senders import validate_sender
 
 
@@ -38,6 +40,27 @@ class EmailHost(models.Model):
             " Shop &lt;shop@example.com&gt;. Wins over _default_from_email in the DSN."
         ),
     )
+    sender_domains = models.CharField(
+        _("sender domains"),
+        max_length=1000,
+        blank=True,
+        validators=[validate_domains],
+        help_text=_(
+            "Mail from these domains leaves through this host when sent with"
+            " RoutingBackend, besides the default sender's domain. Separate them"
+            " with commas."
+        ),
+    )
+    backups = models.CharField(
+        _("backup hosts"),
+        max_length=1000,
+        blank=True,
+        validators=[validate_keys],
+        help_text=_(
+            "Keys of the hosts to try, in order, when this one cannot be reached"
+            " or refuses the login. Separate them with commas."
+        ),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -56,3 +79,7 @@ class EmailHost(models.Model):
 
     def natural_key(self):
         return (self.key,)
+
+    def clean(self):
+        super().clean()
+        validate_stored_host(self)

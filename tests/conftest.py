@@ -134,8 +134,17 @@ REFUSED_RECIPIENT = "refused@example.org"
 
 
 class RecordingHandler:
-    def __init__(self):
+    """Record each message; with ``shut_down_after``, refuse with 421 after that many."""
+
+    def __init__(self, shut_down_after=None):
         self.envelopes = []
+        self.connections = 0
+        self.shut_down_after = shut_down_after
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802
+        self.connections += 1
+        session.host_name = hostname
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
         if address == REFUSED_RECIPIENT:
@@ -144,6 +153,11 @@ class RecordingHandler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 -- aiosmtpd API
+        if (
+            self.shut_down_after is not None
+            and len(self.envelopes) >= self.shut_down_after
+        ):
+            return "421 4.3.2 Service shutting down"
         envelope.authenticated = session.authenticated
         self.envelopes.append(envelope)
         return "250 OK"
@@ -176,6 +190,10 @@ class SMTPServer:
     def envelopes(self):
         return self.handler.envelopes
 
+    @property
+    def connections(self):
+        return self.handler.connections
+
     def dsn(self, scheme="smtp", *, password=PASSWORD, query="timeout=5"):
         credentials = f"{quote(USERNAME, safe='')}:{quote(password, safe='')}@"
         return f"{scheme}://{credentials}127.0.0.1:{self.port}?{query}"
@@ -186,8 +204,8 @@ def smtp_server_factory():
     """Start aiosmtpd servers that require AUTH; stop them after the test."""
     controllers = []
 
-    def start(*, tls=None, implicit_tls=None):
-        handler = RecordingHandler()
+    def start(*, tls=None, implicit_tls=None, shut_down_after=None):
+        handler = RecordingHandler(shut_down_after)
         port = free_port()
         options = {"authenticator": _authenticator}
         if tls is not None:

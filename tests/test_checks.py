@@ -181,3 +181,50 @@ def test_database_checks_wait_for_migrate_to_create_the_table():
             id="email_hosts.W002",
         )
     ]
+
+
+@override_settings(
+    EMAIL_HOSTS={
+        "shop": "smtp://smtp.example.com?_default_from_email=shop@example.com",
+        "club": "smtp://smtp.example.org?_sender_domains=Example.COM&_backups=news",
+        "news": "smtp://smtp.example.net?_backups=club",
+        "lone": "smtp://smtp.example.info?_backups=gone",
+    },
+    EMAIL_HOSTS_FALLBACK="missing",
+)
+def test_routing_checks(db):
+    assert _messages(databases=["default"]) == [
+        checks.Error(
+            "The sender domain 'example.com' is claimed by the email hosts 'club',"
+            " 'shop'; RoutingBackend uses 'club'.",
+            hint="Give each domain to one host; the other can list it as a backup.",
+            id="email_hosts.E007",
+        ),
+        checks.Error(
+            "The backups of the email hosts go round in a circle: club -> news -> club.",
+            hint="Remove one of these backups.",
+            id="email_hosts.E008",
+        ),
+        checks.Error(
+            "Email host 'lone' names the backup 'gone', which does not exist.",
+            hint="Add the host, or remove it from the backups.",
+            id="email_hosts.E009",
+        ),
+        checks.Error(
+            "EMAIL_HOSTS_FALLBACK names 'missing', which is no email host.",
+            hint="Set it to the key of a stored or EMAIL_HOSTS host, or to None"
+            " for Django's default backend.",
+            id="email_hosts.E010",
+        ),
+    ]
+
+
+def test_a_stored_host_replaces_the_setting_it_overrides_in_routing(email_host):
+    with override_settings(
+        EMAIL_HOSTS={
+            "shop": "smtp://smtp.example.com?_default_from_email=shop@example.com",
+            "club": "smtp://smtp.example.org?_sender_domains=example.com",
+        }
+    ):
+        email_host("club", "smtp://smtp.example.org", default_from="club@example.org")
+        assert _messages(databases=["default"]) == []

@@ -41,6 +41,6 @@ def test_bad_dsn_in_settings_names_key_and_problem_without_password(tmp_path):
     assert result.returncode == 1
     assert (
         "EMAIL_HOSTS['shop']: Unknown query parameter 'timout'. Known parameters"
-        " are _default_from_email, ssl, timeout, tls."
+        " are _backups, _default_from_email, _sender_domains, ssl, timeout, tls."
     ) in result.stderr
     assert "hunter2" not in result.stderr

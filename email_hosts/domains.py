@@ -1,0 +1,62 @@
+"""Sender domains: parse, normalise (case, internationalised names), compare."""
+
+import re
+from email.headerregistry import AddressHeader
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+
+LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def normalize_domain(domain):
+    """
+    Return ``domain`` as lower-case ASCII (IDNA), so that ``Example.COM`` and
+    ``bücher.example`` match ``example.com`` and ``xn--bcher-kva.example``.
+    Raise ``ValueError`` if it is no domain name.
+    """
+    domain = domain.strip().rstrip(".")
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        raise ValueError(domain) from None
+    labels = ascii_domain.split(".")
+    if len(ascii_domain) > 253 or len(labels) < 2 or not all(map(LABEL.match, labels)):
+        raise ValueError(domain)
+    return ascii_domain
+
+
+def parse_domains(text):
+    """Return the normalised domains in a comma- or space-separated list."""
+    domains = []
+    for item in re.split(r"[\s,]+", text.strip()):
+        if not item:
+            continue
+        try:
+            domain = normalize_domain(item)
+        except ValueError:
+            raise ValidationError(
+                _("%(domain)r is not a domain name such as example.com."),
+                code="domain_invalid",
+                params={"domain": item},
+            ) from None
+        if domain not in domains:
+            domains.append(domain)
+    return tuple(domains)
+
+
+def validate_domains(text):
+    """Validator for fields that hold a list of sender domains."""
+    parse_domains(text)
+
+
+def domain_of(address):
+    """Return the normalised domain of an address, or None if it has none."""
+    mailboxes = AddressHeader.value_parser(str(address)).all_mailboxes
+    if len(mailboxes) != 1 or not mailboxes[0].domain:
+        return None
+    try:
+        return normalize_domain(mailboxes[0].domain)
+    except ValueError:
+        return None

@@ -1,0 +1,67 @@
+"""
+What went wrong when talking to a relay: in words an admin can act on, and
+whether another relay should try the same messages.
+"""
+
+import smtplib
+import socket
+import ssl
+
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+
+def explain(exc, *, timeout):  # noqa: PLR0911 -- one return per kind of failure
+    """Return why sending failed, in words an admin can act on."""
+    if isinstance(exc, socket.gaierror):
+        return _("the host name could not be resolved")
+    if isinstance(exc, ConnectionRefusedError):
+        return _("the connection was refused")
+    if isinstance(exc, TimeoutError) or (
+        isinstance(exc, smtplib.SMTPServerDisconnected) and "timed out" in str(exc)
+    ):
+        return ngettext(
+            "the server did not answer within %(seconds)s second",
+            "the server did not answer within %(seconds)s seconds",
+            timeout,
+        ) % {"seconds": timeout}
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return _("TLS failed: %(reason)s") % {"reason": exc.verify_message}
+    if isinstance(exc, ssl.SSLError):
+        return _("TLS failed")
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return _("the server rejected the login (%(code)s)") % {"code": exc.smtp_code}
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return _("the server refused the recipient")
+    if isinstance(exc, smtplib.SMTPSenderRefused):
+        return _("the server refused the sender (%(code)s)") % {"code": exc.smtp_code}
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return _("the server does not offer STARTTLS or AUTH as configured")
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return _("the server answered %(code)s") % {"code": exc.smtp_code}
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return _("the server closed the connection")
+    return _("the connection failed (%(error)s)") % {"error": type(exc).__name__}
+
+
+def _codes(exc):
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return [code for code, _message in exc.recipients.values()]
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return [exc.smtp_code]
+    return []
+
+
+def is_transient(exc):
+    """
+    Return whether another relay may succeed where this one failed: it could
+    not be reached, failed TLS, greeted or answered with a 4xx code, or
+    rejected the login. A permanent (5xx) rejection of a message is not.
+    """
+    if isinstance(exc, smtplib.SMTPAuthenticationError | smtplib.SMTPConnectError):
+        return True
+    if isinstance(exc, smtplib.SMTPNotSupportedError | smtplib.SMTPServerDisconnected):
+        return True
+    if codes := _codes(exc):
+        return all(400 <= code < 500 for code in codes)
+    return isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPException)
