@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: demo test test-browser matrix lint migrations-test screenshots clean
+.PHONY: demo test test-browser matrix lint migrations-test screenshots bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,12 @@ lint: $(BIN)/.installed
 ## Run the migrations tests on DB=sqlite (or postgresql, mariadb).
 migrations-test: $(BIN)/.installed
 	$(BIN)/python -m pytest migrations_tests
+
+## Measure resolving and sending against Django's SMTP backend (bench/).
+bench: $(BIN)/.installed
+	$(BIN)/pip install --quiet 'psycopg[binary]'
+	$(BIN)/python bench/run.py
+	BENCH_DB=postgresql $(BIN)/python bench/run.py --scale-only
 
 ## Run every supported Django and Python on SQLite, PostgreSQL and MariaDB.
 matrix: $(BIN)/.installed

@@ -55,6 +55,25 @@ def _fernet(keys, *, use_hkdf):
     return MultiFernet([Fernet(key) for key in fernet_keys])
 
 
+def decrypt(ciphertext):
+    """
+    Return the plaintext of ``ciphertext``, or :class:`UndecryptableValue` if
+    no current key decrypts it. Memoized: a ciphertext never changes, and an
+    edit writes a new one, so the cache cannot serve a stale value.
+    """
+    return _decrypt(
+        encryption_keys(), getattr(settings, "FERNET_USE_HKDF", True), bytes(ciphertext)
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _decrypt(keys, use_hkdf, ciphertext):
+    try:
+        return force_str(_fernet(keys, use_hkdf=use_hkdf).decrypt(ciphertext))
+    except InvalidToken:
+        return UndecryptableValue(ciphertext)
+
+
 def fernet(*, primary_only=False):
     """
     Return the ``MultiFernet`` for the current settings, or with
@@ -79,13 +98,7 @@ class EncryptedDSNField(EncryptedTextField):
         return fernet()
 
     def from_db_value(self, value, expression, connection, *args):
-        if value is None:
-            return None
-        ciphertext = bytes(value)
-        try:
-            return force_str(self.fernet.decrypt(ciphertext))
-        except InvalidToken:
-            return UndecryptableValue(ciphertext)
+        return None if value is None else decrypt(value)
 
     def get_db_prep_save(self, value, connection):
         if isinstance(value, UndecryptableValue):

@@ -1,15 +1,17 @@
 """Find the host for a key: a database row first, then ``EMAIL_HOSTS``."""
 
 import dataclasses
+import functools
 
 from django.core.exceptions import ValidationError
+from django.db import connections, router
 from django.views.decorators.debug import sensitive_variables
 
 from email_hosts import conf
 from email_hosts.domains import domain_of, parse_domains
 from email_hosts.dsn import Transport, parse_dsn, render_error
 from email_hosts.exceptions import EmailHostUndecryptable, InvalidEmailHost
-from email_hosts.fields import UndecryptableValue
+from email_hosts.fields import UndecryptableValue, decrypt
 from email_hosts.routing import parse_keys
 
 
@@ -47,20 +49,56 @@ def transport_from_dsn(dsn, *, source, key):
 
 @sensitive_variables()
 def from_database(key):
-    """Return the host stored under ``key``, or None. Costs one query."""
+    """
+    Return the host stored under ``key``, or None.
+
+    Costs one query on every call, so that an edit in any process is seen at
+    once. Decrypting and parsing are memoized by their input (a ciphertext,
+    a DSN), which every edit replaces, so no cache can go stale.
+    """
+    row = _select(key)
+    if row is None:
+        return None
+    ciphertext, default_from, sender_domains, backups = row
+    return _stored_host(key, decrypt(ciphertext), default_from, sender_domains, backups)
+
+
+def _select(key):
     from email_hosts.models import EmailHost  # noqa: PLC0415 -- apps not ready at import
 
-    row = (
-        EmailHost.objects.filter(key=key)
-        .values_list("dsn", "default_from", "sender_domains", "backups")
-        .first()
-    )
-    return None if row is None else _database_host(key, *row)
+    connection = connections[router.db_for_read(EmailHost)]
+    with connection.cursor() as cursor:
+        cursor.execute(_select_sql(connection), [key])
+        return cursor.fetchone()
+
+
+_SELECT_SQL = {}
+
+
+def _select_sql(connection):
+    """
+    Return the SELECT for one host. Built once per database: the ORM would
+    rebuild it on every call, which costs more than running it.
+    """
+    from email_hosts.models import EmailHost  # noqa: PLC0415 -- apps not ready at import
+
+    if (sql := _SELECT_SQL.get(connection.alias)) is None:
+        quote = connection.ops.quote_name
+        columns = ", ".join(
+            quote(EmailHost._meta.get_field(name).column)
+            for name in ("dsn", "default_from", "sender_domains", "backups")
+        )
+        key = quote(EmailHost._meta.get_field("key").column)
+        sql = (
+            f"SELECT {columns} FROM {quote(EmailHost._meta.db_table)} WHERE {key} = %s"
+        )
+        _SELECT_SQL[connection.alias] = sql
+    return sql
 
 
 def from_row(email_host):
     """Return the host for an ``EmailHost`` already loaded. Costs no query."""
-    return _database_host(
+    return _stored_host(
         email_host.key,
         email_host.dsn,
         email_host.default_from,
@@ -69,21 +107,24 @@ def from_row(email_host):
     )
 
 
+@functools.lru_cache(maxsize=4096)
 @sensitive_variables()
-def _database_host(key, dsn, default_from, sender_domains, backups):
+def _stored_host(key, dsn, default_from, sender_domains, backups):
     if isinstance(dsn, UndecryptableValue):
         raise EmailHostUndecryptable(key)
     transport = transport_from_dsn(dsn, source="EmailHost", key=key)
     sender = default_from or transport.default_from_email
+    try:
+        declared, backup_keys = parse_domains(sender_domains), parse_keys(backups)
+    except ValidationError as exc:
+        raise InvalidEmailHost(exc.messages[0], source="EmailHost", key=key) from None
     return Host(
         key=key,
         source=DATABASE,
         transport=transport,
         default_from=sender,
-        sender_domains=_served_domains(
-            sender, parse_domains(sender_domains) or transport.sender_domains
-        ),
-        backups=parse_keys(backups) or transport.backups,
+        sender_domains=_served_domains(sender, declared or transport.sender_domains),
+        backups=backup_keys or transport.backups,
     )
 
 
@@ -93,11 +134,16 @@ def _served_domains(sender, declared):
     return tuple(dict.fromkeys(([own] if own else []) + list(declared)))
 
 
-@sensitive_variables()
 def from_settings(key):
     """Return the host ``EMAIL_HOSTS`` defines for ``key``, or None."""
     if (dsn := conf.email_hosts().get(key)) is None:
         return None
+    return _settings_host(key, dsn)
+
+
+@functools.lru_cache(maxsize=1024)
+@sensitive_variables()
+def _settings_host(key, dsn):
     transport = transport_from_dsn(dsn, source="EMAIL_HOSTS", key=key)
     return Host(
         key=key,

@@ -6,8 +6,13 @@ for the test run, and a factory for stored hosts.
 import dataclasses
 import datetime
 import ipaddress
+import json
+import os
 import socket
 import ssl
+import subprocess
+import sys
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -17,8 +22,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from django.db import connection
 
 
+ROOT = Path(__file__).parents[1]
 USERNAME = "relay-user"
 PASSWORD = "s3cr3t:p@ss/word"
 
@@ -276,3 +283,37 @@ def email_host(db):
         return EmailHost.objects.create(key=key, dsn=dsn, **fields)
 
     return create
+
+
+def process_environment(*, database, fernet_keys):
+    """Return the environment for a process that uses ``database``."""
+    return os.environ | {
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "EMAIL_HOSTS_TEST_DATABASE": database,
+        "EMAIL_HOSTS_TEST_FERNET_KEYS": json.dumps(fernet_keys),
+    }
+
+
+def manage(*arguments, database, fernet_keys):
+    """Run manage.py in a process of its own, with its own FERNET_KEYS."""
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-m", "django", *arguments],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+        env=process_environment(database=database, fernet_keys=fernet_keys),
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.fixture
+def shared_database(tmp_path, transactional_db):
+    """A database that other processes can open: the test database, or on
+    SQLite (whose test database lives in memory) a migrated file."""
+    if connection.vendor != "sqlite":
+        return connection.settings_dict["NAME"]
+    path = str(tmp_path / "shared.sqlite3")
+    manage("migrate", "--verbosity=0", database=path, fernet_keys=["old-key"])
+    return path

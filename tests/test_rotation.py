@@ -1,23 +1,17 @@
 """rotate_email_host_keys: re-encrypt with the first key, lose nothing."""
 
 import io
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
 from django.db.models import BinaryField, ExpressionWrapper, F
 from django.test.utils import override_settings
 
 from email_hosts.fields import UndecryptableValue
 from email_hosts.models import EmailHost
+from tests.conftest import manage
 
 
-ROOT = Path(__file__).parents[1]
 DSN = "submission://user:rotation-secret@smtp.example.com"
 
 
@@ -93,45 +87,16 @@ def test_decryptable_hosts_rotate_beside_undecryptable_ones(
 
 CREATE_1000_HOSTS = f"""
 from email_hosts.models import EmailHost
+from tests.conftest import manage
 EmailHost.objects.bulk_create(
     EmailHost(key=f"host-{{number:04}}", dsn={DSN!r}) for number in range(1000)
 )
 """
 
 
-def _manage(*arguments, database, fernet_keys):
-    """Run manage.py in a process of its own, with its own FERNET_KEYS."""
-    result = subprocess.run(
-        [sys.executable, "-W", "error", "-m", "django", *arguments],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-        env=os.environ
-        | {
-            "DJANGO_SETTINGS_MODULE": "tests.settings",
-            "EMAIL_HOSTS_TEST_DATABASE": database,
-            "EMAIL_HOSTS_TEST_FERNET_KEYS": json.dumps(fernet_keys),
-        },
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
-@pytest.fixture
-def shared_database(tmp_path):
-    """A database that other processes can open: the test database, or on
-    SQLite (whose test database lives in memory) a migrated file."""
-    if connection.vendor != "sqlite":
-        return connection.settings_dict["NAME"]
-    path = str(tmp_path / "shared.sqlite3")
-    _manage("migrate", "--verbosity=0", database=path, fernet_keys=["old-key"])
-    return path
-
-
 @pytest.mark.django_db(transaction=True)
 def test_rotating_1000_hosts_across_three_processes(shared_database):
-    _manage(
+    manage(
         "shell",
         "-c",
         CREATE_1000_HOSTS,
@@ -139,7 +104,7 @@ def test_rotating_1000_hosts_across_three_processes(shared_database):
         fernet_keys=["old-key"],
     )
 
-    rotation = _manage(
+    rotation = manage(
         "rotate_email_host_keys",
         database=shared_database,
         fernet_keys=["new-key", "old-key"],
@@ -148,7 +113,7 @@ def test_rotating_1000_hosts_across_three_processes(shared_database):
         rotation.strip() == "Re-encrypted 1000 host(s); 0 already used the current key."
     )
 
-    listing = _manage(
+    listing = manage(
         "listemailhosts", database=shared_database, fernet_keys=["new-key"]
     )
     lines = [line for line in listing.splitlines() if line.startswith("host-")]

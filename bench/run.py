@@ -1,0 +1,347 @@
+"""
+`make bench`: what resolving and sending through a host costs, side by side
+with Django's own SMTP backend and with the floor, in the same run.
+
+Every figure is the median over alternating rounds (ours, baseline, ours, ...)
+so that both sides see the same machine state. Run with python bench/run.py
+[--quick]; BENCH_DB=postgresql for the scale rows on PostgreSQL.
+"""
+
+import argparse
+import dataclasses
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+
+import django
+
+
+def _create_postgresql_database():
+    """Create the bench's own PostgreSQL database, so `test` stays untouched."""
+    import psycopg  # noqa: PLC0415 -- only for BENCH_DB=postgresql
+
+    with psycopg.connect(
+        host="127.0.0.1", user="postgres", dbname="postgres", autocommit=True
+    ) as db:
+        if not db.execute(
+            "SELECT 1 FROM pg_database WHERE datname = 'email_hosts_bench'"
+        ).fetchone():
+            db.execute("CREATE DATABASE email_hosts_bench")
+
+
+if os.environ.get("BENCH_DB") == "postgresql":
+    _create_postgresql_database()
+django.setup()
+
+from django.contrib.auth.models import User
+from django.core.mail import EmailMessage
+from django.core.mail.backends import smtp
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext, override_settings
+from speckenv_django import django_email_url
+
+from email_hosts.backends import get_connection, parse_conf
+from email_hosts.fields import fernet
+from email_hosts.models import EmailHost
+from tests.conftest import free_port
+
+
+def _pin_to(cores):
+    if len(os.sched_getaffinity(0)) > 1:
+        os.sched_setaffinity(0, cores)
+
+
+def start_smtp_server(port):
+    """
+    Start aiosmtpd's Sink server in a process of its own, on a core of its
+    own where there are two: a real relay runs on another machine, and
+    sharing cores with the measured code makes the scheduler, not the code,
+    decide the figures.
+    """
+    server = subprocess.Popen(
+        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
+         "-c", "aiosmtpd.handlers.Sink"],
+        # No threads run yet, so preexec_fn is safe here.
+        preexec_fn=lambda: _pin_to({os.cpu_count() - 1}),  # noqa: PLW1509
+    )  # fmt: skip
+    _pin_to({0})
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except OSError:
+            time.sleep(0.05)
+        else:
+            return server
+    server.kill()
+    sys.exit("bench: the SMTP server did not start.")
+
+
+def per_call(function, calls):
+    started = time.perf_counter()
+    for _ in range(calls):
+        function()
+    return (time.perf_counter() - started) / calls
+
+
+def per_call_after_idle(function, calls, idle=0.0005):
+    """
+    Time each call alone, after the relay has been idle for ``idle`` seconds,
+    as between the sends of a web application. Back to back, a relay never
+    sleeps, and whichever side does any work between sends pays its wake-up.
+    """
+    total = 0.0
+    for _ in range(calls):
+        time.sleep(idle)
+        started = time.perf_counter()
+        function()
+        total += time.perf_counter() - started
+    return total / calls
+
+
+def alternate(ours, baseline, *, calls, rounds, timer=per_call):
+    """Return the median seconds per call of each, over alternating rounds."""
+    timer(ours, max(1, calls // 10))  # warm up both
+    timer(baseline, max(1, calls // 10))
+    ours_times, baseline_times = [], []
+    for _ in range(rounds):
+        ours_times.append(timer(ours, calls))
+        baseline_times.append(timer(baseline, calls))
+    return statistics.median(ours_times), statistics.median(baseline_times)
+
+
+def _seed(count, dsn):
+    EmailHost.objects.all().delete()
+    EmailHost.objects.bulk_create(
+        [EmailHost(key=f"filler-{number:05}", dsn=dsn) for number in range(count - 1)]
+        + [EmailHost(key="shop", dsn=dsn, default_from="Shop <shop@example.com>")],
+        batch_size=500,
+    )
+
+
+def floor_resolve(options):
+    """One raw SELECT, one Fernet decrypt, one backend from known options."""
+    table = connection.ops.quote_name(EmailHost._meta.db_table)
+    sql = f"SELECT dsn FROM {table} WHERE {connection.ops.quote_name('key')} = %s"
+    decryptor = fernet()
+
+    def resolve():
+        with connection.cursor() as cursor:
+            cursor.execute(sql, ["shop"])
+            ciphertext = bytes(cursor.fetchone()[0])
+        decryptor.decrypt(ciphertext)
+        return smtp.EmailBackend(alias="shop", **options)
+
+    return resolve
+
+
+def version_03_resolve(dsn):
+    """django-email-hosts 0.3: parse the DSN with speckenv, build the backend."""
+
+    def resolve():
+        config = django_email_url(dsn)
+        return smtp.EmailBackend(
+            alias="shop", **parse_conf(config), ssl_keyfile="", ssl_certfile=""
+        )
+
+    return resolve
+
+
+@dataclasses.dataclass
+class Row:
+    figure: str
+    ours: str
+    baseline: str
+    ratio: float
+    target: str
+    met: bool
+
+
+def _us(seconds):
+    return f"{seconds * 1e6:,.0f} µs"
+
+
+def cost_row(figure, ours, baseline, limit):
+    """A row where lower is better: our time over the baseline's."""
+    ratio = ours / baseline
+    met = limit is None or ratio <= limit
+    target = "info" if limit is None else f"<= {limit:.2f}"
+    return Row(figure, _us(ours), _us(baseline), ratio, target, met=met)
+
+
+def speed_row(figure, ours, baseline, floor):
+    """A row where higher is better: our speed relative to the baseline's."""
+    ratio = baseline / ours
+    return Row(
+        figure, _us(ours), _us(baseline), ratio, f">= {floor:.2f}", ratio >= floor
+    )
+
+
+def measure_sending(quick):
+    rounds, calls = (5, 200) if quick else (15, 1000)
+    port = free_port()
+    server = start_smtp_server(port)
+    dsn = f"smtp://127.0.0.1:{port}?timeout=5"
+    known = {
+        "host": "127.0.0.1",
+        "port": port,
+        "username": "",
+        "password": "",
+        "use_tls": False,
+        "use_ssl": False,
+        "timeout": 5,
+        "ssl_keyfile": "",
+        "ssl_certfile": "",
+    }
+    try:
+        _seed(10, dsn)
+        yield cost_row(
+            "resolve: DB key vs floor",
+            *alternate(
+                lambda: get_connection("shop"),
+                floor_resolve(known),
+                calls=calls,
+                rounds=rounds,
+            ),
+            limit=2.0,
+        )
+        with override_settings(EMAIL_HOSTS={"club": dsn}):
+            yield cost_row(
+                "resolve: settings key vs 0.3",
+                *alternate(
+                    lambda: get_connection("club"),
+                    version_03_resolve(dsn),
+                    calls=calls,
+                    rounds=rounds,
+                ),
+                limit=None,
+            )
+
+        message = EmailMessage("Hi", "Hello", "shop@example.com", ["to@example.net"])
+        django_backend = smtp.EmailBackend(alias="django", **known)
+        yield speed_row(
+            "single send vs Django",
+            *alternate(
+                lambda: get_connection("shop").send_messages([message]),
+                lambda: django_backend.send_messages([message]),
+                calls=max(20, calls // 10),
+                rounds=rounds,
+                timer=per_call_after_idle,
+            ),
+            floor=0.9,
+        )
+        batch = [message] * 1000
+        yield speed_row(
+            "bulk 1,000 vs Django",
+            *alternate(
+                lambda: get_connection("shop").send_messages(batch),
+                lambda: django_backend.send_messages(batch),
+                calls=1,
+                rounds=max(3, rounds // 3),
+            ),
+            floor=0.98,
+        )
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def measure_admin():
+    user, _created = User.objects.get_or_create(
+        username="bench", defaults={"is_staff": True, "is_superuser": True}
+    )
+    client = Client()
+    client.force_login(user)
+    results = {}
+    for count in (10, 1000):
+        _seed(count, "smtp://smtp.example.com?timeout=5")
+        client.get("/admin/email_hosts/emailhost/")
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            response = client.get("/admin/email_hosts/emailhost/")
+            seconds = time.perf_counter() - started
+        assert response.status_code == 200, response.status_code
+        results[count] = (len(queries), seconds)
+    (queries_10, seconds_10), (queries_1000, seconds_1000) = results[10], results[1000]
+    yield Row(
+        "admin: queries, 10 vs 1,000 hosts",
+        str(queries_10),
+        str(queries_1000),
+        queries_1000 / queries_10,
+        "== 1.00",
+        met=queries_10 == queries_1000,
+    )
+    yield Row(
+        "admin: time, 10 vs 1,000 hosts",
+        f"{seconds_10 * 1e3:.1f} ms",
+        f"{seconds_1000 * 1e3:.1f} ms",
+        seconds_1000 / seconds_10,
+        "info",
+        met=True,
+    )
+
+
+def measure_scale(quick):
+    rounds, calls = (5, 200) if quick else (11, 1000)
+    times = {}
+    for count in (10, 10_000):
+        _seed(count, "submission://user:secret@smtp.example.com?timeout=5")
+        times[count] = statistics.median(
+            per_call(lambda: get_connection("shop"), calls) for _ in range(rounds)
+        )
+    flat = times[10_000] / times[10]
+    yield Row(
+        f"scale ({connection.vendor}): 10 vs 10,000",
+        _us(times[10]),
+        _us(times[10_000]),
+        flat,
+        "<= 1.20",
+        met=flat <= 1.2,
+    )
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument(
+        "--quick", action="store_true", help="Fewer rounds, for a smoke run."
+    )
+    parser.add_argument(
+        "--scale-only", action="store_true", help="Only the scale row (for PostgreSQL)."
+    )
+    arguments = parser.parse_args()
+    call_command("migrate", verbosity=0)
+    rows = (
+        []
+        if arguments.scale_only
+        else [*measure_sending(arguments.quick), *measure_admin()]
+    )
+    rows += measure_scale(arguments.quick)
+    EmailHost.objects.all().delete()
+    if not arguments.scale_only:
+        print(
+            f"machine: {platform.machine()}, {os.cpu_count()} cores,"
+            f" Python {platform.python_version()}, Django {django.get_version()}\n"
+        )
+        print(f"{'figure':36} {'ours':>13} {'baseline':>13} {'ratio':>7}  target   met")
+    for row in rows:
+        print(
+            f"{row.figure:36} {row.ours:>13} {row.baseline:>13} {row.ratio:7.2f}"
+            f"  {row.target:8} {'yes' if row.met else 'NO'}"
+        )
+    if not all(row.met for row in rows):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
