@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: demo test test-browser matrix lint migrations-test screenshots bench clean
+.PHONY: demo test test-browser test-wheel docs dist matrix lint migrations-test screenshots bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,11 +18,28 @@ demo: $(BIN)/.installed
 
 ## Run the test suite on SQLite with python3.
 test: $(BIN)/.installed
-	$(BIN)/python -m pytest -m "not browser"
+	$(BIN)/python -m pytest -m "not browser and not wheel"
 
 ## Run the admin in headless Chromium (Debian's chromium and chromium-driver).
 test-browser: $(BIN)/.installed
 	$(BIN)/python -m pytest -m browser
+
+## Build the wheel, install it in a clean virtualenv, and send through it.
+test-wheel: $(BIN)/.installed
+	$(BIN)/pip install --quiet build
+	$(BIN)/python -m pytest -m wheel
+
+## Build the docs; a warning is an error.
+docs: $(BIN)/.installed
+	$(BIN)/pip install --quiet sphinx
+	$(BIN)/python -m sphinx -W --keep-going -q -b html docs docs/_build/html
+
+## Build the sdist and the wheel into dist/ and check them with twine.
+dist: $(BIN)/.installed
+	$(BIN)/pip install --quiet build twine
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/python -m twine check --strict dist/*
 
 ## Refresh the admin screenshots in docs/_static/ from the browser tests.
 screenshots: $(BIN)/.installed
@@ -48,4 +65,4 @@ matrix: $(BIN)/.installed
 	$(BIN)/python .ci/matrix.py
 
 clean:
-	rm -rf $(VENV) .venvs build dist demo/demo.sqlite3
+	rm -rf $(VENV) .venvs build dist docs/_build demo/demo.sqlite3

@@ -1,6 +1,8 @@
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from email_hosts import conf
 from email_hosts.hosts import transport_from_dsn
@@ -8,7 +10,7 @@ from email_hosts.models import EmailHost
 
 
 class Command(BaseCommand):
-    help = (
+    help = gettext_lazy(
         "Copy the EMAIL_HOSTS setting into the database, where the admin can"
         " edit it. Existing hosts are kept unless --overwrite is given."
     )
@@ -17,12 +19,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--overwrite",
             action="store_true",
-            help="Replace the DSN of hosts that already exist in the database.",
+            help=gettext_lazy(
+                "Replace the DSN of hosts that already exist in the database."
+            ),
         )
         parser.add_argument(
             "--dry-run",
             action="store_true",
-            help="Report what would change; change nothing.",
+            help=gettext_lazy("Report what would change; change nothing."),
         )
 
     def handle(self, *args, overwrite, dry_run, **options):
@@ -46,13 +50,26 @@ class Command(BaseCommand):
                         existing[key].save(update_fields=["dsn", "updated_at"])
                 else:
                     skipped.append(key)
-        verb = "Would import" if dry_run else "Imported"
-        self.stdout.write(
-            f"{verb} {len(created)} new host(s), {'would overwrite' if dry_run else 'overwrote'}"
-            f" {len(updated)}, skipped {len(skipped)} that exist"
-            + (" (--overwrite replaces them)." if skipped else ".")
-        )
+        counts = {
+            "created": len(created),
+            "updated": len(updated),
+            "skipped": len(skipped),
+        }
+        if dry_run:
+            report = _(
+                "Would import %(created)d new host(s), would overwrite %(updated)d,"
+                " skipped %(skipped)d that exist"
+            )
+        else:
+            report = _(
+                "Imported %(created)d new host(s), overwrote %(updated)d, skipped"
+                " %(skipped)d that exist"
+            )
+        hint = _(" (--overwrite replaces them).") if skipped else "."
+        self.stdout.write(report % counts + hint)
         for key in skipped:
-            self.stdout.write(f"  skipped {key}: already in the database")
+            self.stdout.write(
+                _("  skipped %(key)s: already in the database") % {"key": key}
+            )
         if invalid:
-            raise CommandError("Not imported:\n  " + "\n  ".join(invalid))
+            raise CommandError(_("Not imported:") + "\n  " + "\n  ".join(invalid))

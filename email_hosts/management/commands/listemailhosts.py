@@ -1,11 +1,13 @@
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from email_hosts import inventory
 from email_hosts.models import EmailHost
 
 
 class Command(BaseCommand):
-    help = (
+    help = gettext_lazy(
         "List every email host with where it comes from (database, settings, or"
         " database over settings) and how it sends. Passwords are never shown."
     )
@@ -23,7 +25,9 @@ class Command(BaseCommand):
                 source = f"database over {from_settings[key].source}"
             rows.append((key, source, entry.problem or entry.summary))
         if not rows:
-            self.stdout.write("No email hosts. Add one in the admin or to EMAIL_HOSTS.")
+            self.stdout.write(
+                _("No email hosts. Add one in the admin or to EMAIL_HOSTS.")
+            )
             return
         widths = [max(len(row[column]) for row in rows) for column in (0, 1)]
         for key, source, description in rows:

@@ -1,10 +1,12 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from email_hosts.rotation import rotate_keys
 
 
 class Command(BaseCommand):
-    help = (
+    help = gettext_lazy(
         "Re-encrypt every stored email host with the first key in FERNET_KEYS"
         " (or SECRET_KEY), after adding a new key in front."
     )
@@ -13,20 +15,34 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run",
             action="store_true",
-            help="Report what would change; change nothing.",
+            help=gettext_lazy("Report what would change; change nothing."),
         )
 
     def handle(self, *args, dry_run, **options):
         rotation = rotate_keys(dry_run=dry_run)
-        verb = "Would re-encrypt" if dry_run else "Re-encrypted"
-        self.stdout.write(
-            f"{verb} {len(rotation.reencrypted)} host(s);"
-            f" {len(rotation.current)} already used the current key."
-        )
+        counts = {
+            "changed": len(rotation.reencrypted),
+            "current": len(rotation.current),
+        }
+        if dry_run:
+            report = _(
+                "Would re-encrypt %(changed)d host(s); %(current)d already used the"
+                " current key."
+            )
+        else:
+            report = _(
+                "Re-encrypted %(changed)d host(s); %(current)d already used the current key."
+            )
+        self.stdout.write(report % counts)
         if rotation.undecryptable:
             raise CommandError(
-                f"No key decrypts {len(rotation.undecryptable)} host(s), left untouched:"
-                f" {', '.join(rotation.undecryptable)}. Add the key they were"
-                f" encrypted with to FERNET_KEYS and run this again, or enter"
-                f" them again in the admin."
+                _(
+                    "No key decrypts %(count)d host(s), left untouched: %(keys)s. Add"
+                    " the key they were encrypted with to FERNET_KEYS and run this"
+                    " again, or enter them again in the admin."
+                )
+                % {
+                    "count": len(rotation.undecryptable),
+                    "keys": ", ".join(rotation.undecryptable),
+                }
             )

@@ -3,6 +3,8 @@ import socket
 from django.core.mail import EmailMessage
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from email_hosts import diagnostics, hosts
 from email_hosts.backends import get_connection
@@ -10,7 +12,7 @@ from email_hosts.exceptions import EmailHostDoesNotExist, InvalidEmailHost
 
 
 class Command(BaseCommand):
-    help = (
+    help = gettext_lazy(
         "Send a test email through an email host, from the database or settings:"
         " KEY ADDR [ADDR ...], or --all ADDR [ADDR ...]. With --check, connect"
         " and log in to KEY [KEY ...] or --all without sending."
@@ -21,20 +23,24 @@ class Command(BaseCommand):
             "arguments",
             nargs="*",
             metavar="KEY|ADDR",
-            help="The host key, then the addresses; only addresses with --all;"
-            " only keys with --check.",
+            help=gettext_lazy(
+                "The host key, then the addresses; only addresses with --all;"
+                " only keys with --check."
+            ),
         )
         parser.add_argument(
             "--all",
             action="store_true",
             dest="every_host",
-            help="Use every email host.",
+            help=gettext_lazy("Use every email host."),
         )
         parser.add_argument(
             "--check",
             action="store_true",
-            help="Connect, secure and log in without sending; print one line per"
-            " host and fail if any host fails.",
+            help=gettext_lazy(
+                "Connect, secure and log in without sending; print one line per"
+                " host and fail if any host fails."
+            ),
         )
 
     def handle(self, *args, arguments, every_host, check, **options):
@@ -51,7 +57,9 @@ class Command(BaseCommand):
 
     def _send(self, keys, addresses):
         if not addresses:
-            raise CommandError("Give at least one address to send the test email to.")
+            raise CommandError(
+                _("Give at least one address to send the test email to.")
+            )
         for key in keys:
             try:
                 connection = get_connection(key, fallback=False)
@@ -64,13 +72,14 @@ class Command(BaseCommand):
             )
             sent = connection.send_messages([message])
             self.stdout.write(
-                f"Sent {sent} test email through {key!r} to {', '.join(addresses)}."
+                _("Sent %(count)d test email through %(key)r to %(addresses)s.")
+                % {"count": sent, "key": key, "addresses": ", ".join(addresses)}
             )
 
     def _check(self, keys, *, every_host):
         keys = hosts.all_keys() if every_host else keys
         if not keys:
-            raise CommandError("Give the keys of the hosts to check, or --all.")
+            raise CommandError(_("Give the keys of the hosts to check, or --all."))
         failed = 0
         for key in keys:
             outcome = self._check_one(key)
@@ -79,7 +88,10 @@ class Command(BaseCommand):
                 f"{'ok    ' if outcome.ok else 'FAILED'}  {outcome.message}"
             )
         if failed:
-            raise CommandError(f"{failed} of {len(keys)} host(s) failed the check.")
+            raise CommandError(
+                _("%(failed)d of %(total)d host(s) failed the check.")
+                % {"failed": failed, "total": len(keys)}
+            )
 
     @staticmethod
     def _check_one(key):

@@ -1,0 +1,125 @@
+"""Every code sample in the docs runs here, and every command they name exists."""
+
+import re
+import runpy
+from pathlib import Path
+
+import pytest
+from django.core import checks, mail
+from django.core.mail import EmailMessage
+from django.core.management import get_commands
+from django.test.utils import override_settings
+
+from email_hosts import routing
+from email_hosts.models import EmailHost
+
+
+ROOT = Path(__file__).parents[1]
+DOCS = ROOT / "docs"
+EXAMPLES = DOCS / "examples"
+PAGES = sorted(DOCS.glob("*.rst"))
+
+
+def _example(name):
+    return runpy.run_path(str(EXAMPLES / name))
+
+
+def test_python_samples_are_included_from_tested_files():
+    inline = [page.name for page in PAGES if "code-block:: python" in page.read_text()]
+    assert inline == []
+    included = {
+        name
+        for page in PAGES
+        for name in re.findall(r"literalinclude:: examples/(\S+)", page.read_text())
+    }
+    tested = set(re.findall(r'_example\("([^"]+)"\)', Path(__file__).read_text()))
+    assert included - tested - {"development-hosts.json"} == set()
+
+
+def test_every_command_the_docs_name_exists():
+    texts = [page.read_text() for page in PAGES] + [(ROOT / "README.md").read_text()]
+    named = {name for text in texts for name in re.findall(r"manage\.py (\w+)", text)}
+    assert named
+    assert named - set(get_commands()) == set()
+
+
+def test_quickstart_settings(db):
+    settings = _example("quickstart_settings.py")
+    assert "email_hosts" in settings["INSTALLED_APPS"]
+    with override_settings(EMAIL_HOSTS=settings["EMAIL_HOSTS"]):
+        assert [
+            m for m in checks.run_checks() if m.id.startswith("email_hosts.E")
+        ] == []
+
+
+def test_quickstart_send(db, smtp_server):
+    example = _example("quickstart_send.py")
+    host = example["add_shop_host"]()
+    host.dsn = smtp_server.dsn()  # as an admin would, to point it at the test relay
+    host.save()
+    assert example["send_welcome"]("new@example.net") == 1
+    [envelope] = smtp_server.envelopes
+    assert (envelope.mail_from, envelope.rcpt_tos) == (
+        "shop@example.com",
+        ["new@example.net"],
+    )
+
+
+def test_mailers_settings(email_host, smtp_server):
+    settings = _example("mailers_settings.py")
+    assert set(settings["MAILERS"]) == {"default", "shop", "club"}
+    assert (
+        settings["MAILERS"]["club"]["OPTIONS"]["default_from_email"]
+        == "club@example.org"
+    )
+    if not hasattr(mail, "mailers"):
+        return  # MAILERS arrived in Django 6.1; the entries above are all 5.2 sees.
+    email_host("shop", smtp_server.dsn())
+    with override_settings(MAILERS=settings["MAILERS"]):
+        EmailMessage("Hi", "...", "s@example.com", ["a@example.com"]).send(using="shop")
+    assert len(smtp_server.envelopes) == 1
+
+
+def test_routing_settings(db):
+    settings = _example("routing_settings.py")
+    with override_settings(
+        EMAIL_HOSTS=settings["EMAIL_HOSTS"],
+        EMAIL_HOSTS_FALLBACK=settings["EMAIL_HOSTS_FALLBACK"],
+    ):
+        table = routing.build_table()
+        messages = [
+            m
+            for m in checks.run_checks(databases=["default"])
+            if m.id.startswith("email_hosts.E")
+        ]
+    assert {domain: keys[0] for domain, keys in table.claims.items()} == {
+        "example.com": "shop",
+        "example.org": "club",
+        "example.net": "club",
+    }
+    assert table.chain("shop") == ["shop", "spare"]
+    assert messages == []
+    backend = settings.get("EMAIL_BACKEND") or settings["MAILERS"]["default"]["BACKEND"]
+    assert backend == "email_hosts.backends.RoutingBackend"
+
+
+def test_rotation_settings(monkeypatch):
+    monkeypatch.setenv("NEW_FERNET_KEY", "new")
+    monkeypatch.setenv("OLD_FERNET_KEY", "old")
+    assert _example("rotation_settings.py")["FERNET_KEYS"] == ["new", "old"]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+def test_pages_name_only_documented_check_ids(page):
+    documented = set(
+        re.findall(r"email_hosts\.[EW]\d{3}", (DOCS / "checks.rst").read_text())
+    )
+    assert set(re.findall(r"email_hosts\.[EW]\d{3}", page.read_text())) <= documented
+
+
+def test_model_fields_have_help_texts():
+    assert all(
+        field.help_text
+        for field in EmailHost._meta.get_fields()
+        if field.name in {"key", "dsn", "default_from", "sender_domains", "backups"}
+    )
