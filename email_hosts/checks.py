@@ -77,17 +77,24 @@ def check_fernet_keys(app_configs, **kwargs):
 
 def _stored_hosts(databases):
     """
-    Return a queryset of the stored hosts for each database that has the
-    table; before ``migrate`` creates it, there is nothing to check.
+    Return a queryset of the stored hosts for each of ``databases`` that can
+    be asked: reachable, and migrated (before ``migrate`` creates the table,
+    there is nothing to check).
     """
     from email_hosts.models import EmailHost  # noqa: PLC0415 -- apps not ready at import
 
-    table = EmailHost._meta.db_table
-    return [
-        EmailHost.objects.using(alias)
-        for alias in databases
-        if table in connections[alias].introspection.table_names()
-    ]
+    querysets = []
+    for alias in databases:
+        try:
+            migrated = (
+                EmailHost._meta.db_table
+                in connections[alias].introspection.table_names()
+            )
+        except DatabaseError:
+            continue  # Unreachable; Django's own database checks say so.
+        if migrated:
+            querysets.append(EmailHost.objects.using(alias))
+    return querysets
 
 
 def _optionless_mailers():
@@ -99,19 +106,13 @@ def _optionless_mailers():
 
 
 def _stored_keys_among(keys):
-    """
-    Return which of ``keys`` are stored, or None if the database cannot be
-    asked: unreachable, or before ``migrate`` created the table.
-    """
+    """Return which of ``keys`` are stored, or None if the database cannot be asked."""
     from email_hosts.models import EmailHost  # noqa: PLC0415 -- apps not ready at import
 
-    connection = connections[router.db_for_read(EmailHost)]
-    try:
-        if EmailHost._meta.db_table not in connection.introspection.table_names():
-            return None
-        return set(EmailHost.objects.filter(key__in=keys).values_list("key", flat=True))
-    except DatabaseError:
+    querysets = _stored_hosts([router.db_for_read(EmailHost)])
+    if not querysets:
         return None
+    return set(querysets[0].filter(key__in=keys).values_list("key", flat=True))
 
 
 @checks.register(TAG)
