@@ -11,6 +11,9 @@ import os
 import django
 
 
+# One per run, so that runs on the same server (a developer's and CI's)
+# never drop each other's test database.
+TEST_DATABASE_NAME = f"test_email_hosts_{os.getpid()}"
 DATABASES_BY_NAME = {
     "sqlite": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
     "postgresql": {
@@ -18,6 +21,7 @@ DATABASES_BY_NAME = {
         "NAME": "test",
         "HOST": "127.0.0.1",
         "USER": os.environ.get("PGUSER", "postgres"),
+        "TEST": {"NAME": TEST_DATABASE_NAME},
     },
     "mariadb": {
         "ENGINE": "django.db.backends.mysql",
@@ -25,7 +29,7 @@ DATABASES_BY_NAME = {
         "HOST": "127.0.0.1",
         "USER": "root",
         "OPTIONS": {"charset": "utf8mb4"},
-        "TEST": {"CHARSET": "utf8mb4"},
+        "TEST": {"NAME": TEST_DATABASE_NAME, "CHARSET": "utf8mb4"},
     },
 }
 DATABASES = {"default": DATABASES_BY_NAME[os.environ.get("DB", "sqlite")]}
