@@ -42,6 +42,13 @@ class EmailHostAdmin(admin.ModelAdmin):
                 ]
             },
         ),
+        (
+            _("TLS certificates"),
+            {
+                "fields": ["ssl_cafile", "ssl_certfile", "ssl_keyfile"],
+                "classes": ["collapse"],
+            },
+        ),
         (_("Routing"), {"fields": ["sender_domains", "backups"]}),
         (_("Power users"), {"fields": ["pasted_dsn"], "classes": ["collapse"]}),
     ]
@@ -87,6 +94,8 @@ class EmailHostAdmin(admin.ModelAdmin):
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def changelist_view(self, request, extra_context=None):
+        if problem := inventory.settings_problem():
+            self.message_user(request, problem, messages.ERROR)
         stored_keys = set(EmailHost.objects.values_list("key", flat=True))
         settings_hosts = [
             {"entry": entry, "overridden": entry.key in stored_keys}

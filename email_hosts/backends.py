@@ -101,7 +101,15 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
 
     @sensitive_variables()
     def open(self):
-        return super().open()
+        try:
+            return super().open()
+        except BaseException:
+            # Django keeps a connection whose STARTTLS or login failed until
+            # the next open() or close(), which a failed send never calls.
+            if (partial := getattr(self, "_partial_connection", None)) is not None:
+                partial.close()
+                self._partial_connection = None
+            raise
 
     @staticmethod
     @sensitive_variables()

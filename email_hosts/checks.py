@@ -7,8 +7,8 @@ from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connections, router
 
-from email_hosts import conf, hosts, routing
-from email_hosts.exceptions import EmailHostUndecryptable
+from email_hosts import conf, fields, hosts, reporting, routing
+from email_hosts.exceptions import EmailHostUndecryptable, RelayNotAllowed
 
 
 TAG = "email_hosts"
@@ -18,11 +18,12 @@ OUR_BACKEND = "email_hosts.backends.EmailHostsBackend"
 @checks.register(TAG)
 def check_email_hosts_setting(app_configs, **kwargs):
     """Report every ``EMAIL_HOSTS`` entry that does not parse (E001, E002)."""
-    email_hosts = conf.email_hosts()
-    if not isinstance(email_hosts, dict):
+    try:
+        email_hosts = conf.email_hosts()
+    except ImproperlyConfigured as exc:
         return [
             checks.Error(
-                "EMAIL_HOSTS must be a dict of host keys to DSNs.",
+                str(exc),
                 hint="For example EMAIL_HOSTS = {'shop': 'submission://...'}.",
                 id="email_hosts.E002",
             )
@@ -58,10 +59,103 @@ def check_default_timeout(app_configs, **kwargs):
     return []
 
 
+@checks.register(TAG)
+def check_allowed_relays_setting(app_configs, **kwargs):
+    """Report an ``EMAIL_HOSTS_ALLOWED_RELAYS`` that is no list of names (E012)."""
+    try:
+        conf.allowed_relays()
+    except ImproperlyConfigured as exc:
+        return [
+            checks.Error(
+                str(exc),
+                hint="A plain string is not a list: write ['smtp.example.com'].",
+                id="email_hosts.E012",
+            )
+        ]
+    return []
+
+
+@checks.register(TAG, deploy=True)
+def check_allowed_relays_set(app_configs, **kwargs):
+    """Warn that any admin who edits hosts can read the site's mail (W004)."""
+    if (
+        settings.DEBUG
+        or getattr(settings, "EMAIL_HOSTS_ALLOWED_RELAYS", None) is not None
+    ):
+        return []
+    return [
+        checks.Warning(
+            "EMAIL_HOSTS_ALLOWED_RELAYS is not set, so whoever may add or change"
+            " email hosts in the admin can point one at their own server and"
+            " read the mail it sends, password resets included.",
+            hint="Set it to the relays your hosts use, such as"
+            " ['smtp.example.com', '.example.org']. See 'Who can read the mail'"
+            " in the security docs.",
+            id="email_hosts.W004",
+        )
+    ]
+
+
+@checks.register(TAG)
+def check_fernet_keys_setting(app_configs, **kwargs):
+    """Report ``FERNET_KEYS`` that cannot encrypt (E013)."""
+    try:
+        fields.fernet()
+    except ImproperlyConfigured as exc:
+        return [
+            checks.Error(
+                str(exc),
+                hint="Generate a key with Fernet.generate_key() or any long random"
+                " string, and keep it out of the code.",
+                id="email_hosts.E013",
+            )
+        ]
+    return []
+
+
+@checks.register(TAG, deploy=True)
+def check_fernet_key_length(app_configs, **kwargs):
+    """Warn about ``FERNET_KEYS`` entries shorter than 32 characters (W005)."""
+    try:
+        short = fields.short_keys()
+    except ImproperlyConfigured:
+        return []  # E013 reports it.
+    return [
+        checks.Warning(
+            f"FERNET_KEYS[{index}] is shorter than {fields.MIN_KEY_LENGTH}"
+            " characters, so the stored hosts it encrypts are easier to guess.",
+            hint="Put a longer random key first and run rotate_email_host_keys.",
+            id="email_hosts.W005",
+        )
+        for index in short
+    ]
+
+
+@checks.register(TAG)
+def check_exception_reporter_filter(app_configs, **kwargs):
+    """Warn that error reports would show ``EMAIL_HOSTS`` passwords (W006)."""
+    try:
+        shown = reporting.configured_filter_shows_passwords()
+    except ImproperlyConfigured:
+        return []  # E002 reports it.
+    if not shown:
+        return []
+    return [
+        checks.Warning(
+            f"The exception reporter filter {settings.DEFAULT_EXCEPTION_REPORTER_FILTER}"
+            " shows the passwords in EMAIL_HOSTS in error reports (the debug page"
+            " and AdminEmailHandler mails).",
+            hint="Set DEFAULT_EXCEPTION_REPORTER_FILTER ="
+            " 'email_hosts.reporting.ExceptionReporterFilter', or a subclass of it.",
+            id="email_hosts.W006",
+        )
+    ]
+
+
 @checks.register(TAG, deploy=True)
 def check_fernet_keys(app_configs, **kwargs):
     """Warn that stored hosts are encrypted with SECRET_KEY (W001)."""
-    if getattr(settings, "FERNET_KEYS", None):
+    if getattr(settings, "FERNET_KEYS", None) is not None:
         return []
     return [
         checks.Warning(
@@ -180,8 +274,12 @@ def _cleartext_warning(host):
 @checks.register(TAG, deploy=True)
 def check_cleartext_settings_hosts(app_configs, **kwargs):
     """Warn about ``EMAIL_HOSTS`` entries that log in without TLS (W003)."""
+    try:
+        keys = list(conf.email_hosts())
+    except ImproperlyConfigured:
+        return []  # E002 reports it.
     warnings = []
-    for key in conf.email_hosts() if isinstance(conf.email_hosts(), dict) else ():
+    for key in keys:
         try:
             host = hosts.from_settings(key)
         except ImproperlyConfigured:
@@ -193,8 +291,9 @@ def check_cleartext_settings_hosts(app_configs, **kwargs):
 @checks.register(TAG, checks.Tags.database)
 def check_stored_hosts(app_configs, databases=None, **kwargs):
     """
-    Report stored hosts that cannot be used (E005, E006) or that log in
-    without TLS (W003). Runs only when the database may be asked.
+    Report stored hosts that cannot be used (E005, E006), whose relay is not
+    allowed (E011), or that log in without TLS (W003). Runs only when the
+    database may be asked.
     """
     rows = [row for queryset in _stored_hosts(databases or []) for row in queryset]
     messages = []
@@ -207,6 +306,15 @@ def check_stored_hosts(app_configs, databases=None, **kwargs):
                     str(exc),
                     hint="See 'Rotating keys' in the docs.",
                     id="email_hosts.E005",
+                )
+            )
+        except RelayNotAllowed as exc:
+            messages.append(
+                checks.Error(
+                    str(exc),
+                    hint="Change the host in the admin, or extend"
+                    " EMAIL_HOSTS_ALLOWED_RELAYS.",
+                    id="email_hosts.E011",
                 )
             )
         except ImproperlyConfigured as exc:
@@ -230,7 +338,10 @@ def check_routing(app_configs, databases=None, **kwargs):
     """
     if not _stored_hosts(databases or []):
         return []
-    table = routing.build_table()
+    try:
+        table = routing.build_table()
+    except ImproperlyConfigured:
+        return []  # E002 reports it.
     messages = [
         checks.Error(
             f"The sender domain {domain!r} is claimed by the email hosts"

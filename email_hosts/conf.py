@@ -1,16 +1,35 @@
 """The settings django-email-hosts reads, with their defaults written once."""
 
+import math
+
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 
 #: Seconds a host without ``?timeout=`` waits for its relay.
 DEFAULT_TIMEOUT = 10
+#: The longest timeout a host may set: an hour. Sockets refuse much larger
+#: values with OverflowError, long after a DSN was saved.
+MAX_TIMEOUT = 3600
 
 
 def email_hosts():
-    """Return the ``EMAIL_HOSTS`` setting: host keys mapped to DSNs."""
-    return getattr(settings, "EMAIL_HOSTS", {})
+    """
+    Return the ``EMAIL_HOSTS`` setting: host keys mapped to DSNs. Raise
+    ``ImproperlyConfigured`` if it is no such dict.
+    """
+    value = getattr(settings, "EMAIL_HOSTS", {})
+    if not isinstance(value, dict):
+        raise ImproperlyConfigured(
+            f"EMAIL_HOSTS must be a dict of host keys to DSNs, not"
+            f" {type(value).__name__}."
+        )
+    if bad_keys := [key for key in value if not isinstance(key, str)]:
+        raise ImproperlyConfigured(
+            f"EMAIL_HOSTS: every key must be a string; {bad_keys[0]!r} is a"
+            f" {type(bad_keys[0]).__name__}."
+        )
+    return value
 
 
 def default_timeout():
@@ -19,13 +38,32 @@ def default_timeout():
     if (
         isinstance(timeout, bool)
         or not isinstance(timeout, int | float)
-        or timeout <= 0
+        or not math.isfinite(timeout)
+        or not 0 < timeout <= MAX_TIMEOUT
     ):
         raise ImproperlyConfigured(
-            f"EMAIL_HOSTS_DEFAULT_TIMEOUT must be a positive number of seconds,"
-            f" not {timeout!r}."
+            f"EMAIL_HOSTS_DEFAULT_TIMEOUT must be a number of seconds above 0 and"
+            f" at most {MAX_TIMEOUT}, not {timeout!r}."
         )
     return timeout
+
+
+def allowed_relays():
+    """
+    Return ``EMAIL_HOSTS_ALLOWED_RELAYS``: the relay host names stored hosts
+    may use, or None (unset) for any.
+    """
+    patterns = getattr(settings, "EMAIL_HOSTS_ALLOWED_RELAYS", None)
+    if patterns is None:
+        return None
+    if not isinstance(patterns, list | tuple) or not all(
+        isinstance(pattern, str) and pattern for pattern in patterns
+    ):
+        raise ImproperlyConfigured(
+            "EMAIL_HOSTS_ALLOWED_RELAYS must be a list of relay host names, such"
+            " as ['smtp.example.com', '.example.org'], or None for any."
+        )
+    return patterns
 
 
 def mailers():

@@ -1,10 +1,11 @@
 """Sender domains: parse, normalise (case, internationalised names), compare."""
 
 import re
-from email.headerregistry import AddressHeader
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+
+from email_hosts.senders import parse_address_header
 
 
 LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
@@ -53,7 +54,8 @@ def validate_domains(text):
 
 def domain_of(address):
     """Return the normalised domain of an address, or None if it has none."""
-    mailboxes = AddressHeader.value_parser(str(address)).all_mailboxes
+    parsed = parse_address_header(address)
+    mailboxes = parsed.all_mailboxes if parsed else []
     if len(mailboxes) != 1 or not mailboxes[0].domain:
         return None
     try:

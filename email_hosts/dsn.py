@@ -8,29 +8,45 @@ cannot disagree. Error messages never repeat the password.
 """
 
 import dataclasses
+import os
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from django.core.exceptions import ValidationError
-from django.utils.translation import gettext_lazy, gettext_noop
+from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_variables
 from speckenv_django import INTERESTING_MAIL_BACKENDS
 
+from email_hosts import relays
+from email_hosts.conf import MAX_TIMEOUT
 from email_hosts.domains import parse_domains
 from email_hosts.routing import parse_keys
 from email_hosts.senders import validate_sender
 
 
+def gettext_noop(message):
+    """
+    Mark ``message`` for translation. Django's own gettext_noop reads
+    settings.USE_I18N, which 0.3 users' settings.py cannot offer yet when it
+    calls email_hosts.mailers().
+    """
+    return message
+
+
 SMTP_SCHEMES = {"smtp", "submission"}
 SCHEMES = set(INTERESTING_MAIL_BACKENDS)
+#: Files for TLS: a CA bundle to trust for this relay alone, and a client
+#: certificate with its key (speckenv's names for the latter two).
+TLS_FILE_PARAMETERS = ("ssl_cafile", "ssl_certfile", "ssl_keyfile")
 QUERY_PARAMETERS = {
     "ssl",
     "tls",
     "timeout",
+    *TLS_FILE_PARAMETERS,
     "_default_from_email",
     "_sender_domains",
     "_backups",
 }
-SMTP_ONLY_PARAMETERS = {"ssl", "tls", "timeout"}
+SMTP_ONLY_PARAMETERS = {"ssl", "tls", "timeout", *TLS_FILE_PARAMETERS}
 TRUE_FLAG_VALUES = {"", "1", "true", "yes", "on"}
 
 
@@ -50,6 +66,9 @@ class Transport:
     use_tls: bool = False
     use_ssl: bool = False
     timeout: int | None = None
+    ssl_cafile: str = ""
+    ssl_certfile: str = ""
+    ssl_keyfile: str = ""
     default_from_email: str = ""
     sender_domains: tuple = ()
     backups: tuple = ()
@@ -87,9 +106,9 @@ class Transport:
             "timeout": self.timeout or default_timeout,
             # Empty, not None: Django < 6.1 would fill None from the global
             # EMAIL_SSL_KEYFILE and EMAIL_SSL_CERTFILE settings.
-            "ssl_keyfile": "",
-            "ssl_certfile": "",
-        }
+            "ssl_keyfile": self.ssl_keyfile,
+            "ssl_certfile": self.ssl_certfile,
+        } | ({"ssl_cafile": self.ssl_cafile} if self.ssl_cafile else {})
 
 
 #: Every DSN error, by code. Plain strings, so that they can be rendered
@@ -102,6 +121,9 @@ MESSAGES = {
         "The DSN must not contain spaces, line breaks or control characters."
     ),
     "dsn_scheme": gettext_noop("Unknown scheme %(scheme)r. Use one of %(known)s."),
+    "dsn_no_scheme": gettext_noop(
+        "The DSN must start with a scheme and '://', as in smtp://smtp.example.com."
+    ),
     "dsn_unquoted_credentials": gettext_noop(
         "The user name or password contains '/', '?' or '#'. URL-quote them"
         " as %%2F, %%3F and %%23."
@@ -118,10 +140,28 @@ MESSAGES = {
     "dsn_flag_value": gettext_noop(
         "%(name)s takes no value. Remove it to turn it off."
     ),
-    "dsn_port_range": gettext_noop("Port %(port)s is out of range: use 1 to 65535."),
+    "dsn_port_range": gettext_noop("The port is out of range: use 1 to 65535."),
     "dsn_port_not_a_number": gettext_noop("Port %(port)r is not a number."),
+    "dsn_port_or_password": gettext_noop(
+        "The text after ':' is not a port number. If it is a password, put"
+        " the host after it, as in user:password@smtp.example.com."
+    ),
+    "dsn_host": gettext_noop(
+        "%(host)r is not a host name: each part between dots needs 1 to 63"
+        " letters, digits or hyphens."
+    ),
     "dsn_timeout": gettext_noop(
-        "Timeout %(timeout)r is not a positive whole number of seconds."
+        "Timeout %(timeout)r is not a whole number of seconds from 1 to %(max)s."
+    ),
+    "dsn_tls_file": gettext_noop(
+        "%(name)s must be the absolute path of a file, such as /etc/ssl/relay.pem."
+    ),
+    "dsn_keyfile_alone": gettext_noop(
+        "ssl_keyfile needs ssl_certfile: the key belongs to a client certificate."
+    ),
+    "dsn_relay_not_allowed": gettext_noop(
+        "The relay %(host)r is not in EMAIL_HOSTS_ALLOWED_RELAYS. Use an allowed"
+        " relay, or ask whoever deploys the site to add it."
     ),
     "dsn_credentials_non_ascii": gettext_noop(
         "The %(what)s must be ASCII: SMTP servers cannot authenticate other characters."
@@ -167,6 +207,15 @@ def render_error(error):
     return MESSAGES[error.code] % (error.params or {"_": None})
 
 
+def _shown(parts, text):
+    """
+    Return ``text`` from the DSN for an error message, or an ellipsis when it
+    could be part of a password: without ``@``, ``user:password`` looks like
+    ``host:port``, and a password's unquoted ``?`` starts the query.
+    """
+    return text if "@" in parts.netloc or ":" not in parts.netloc else "…"
+
+
 def _check_characters(dsn):
     if not dsn.isascii():
         raise _invalid("dsn_non_ascii")
@@ -181,7 +230,7 @@ def _query(parts):
         if name not in QUERY_PARAMETERS:
             raise _invalid(
                 "dsn_unknown_parameter",
-                name=name,
+                name=_shown(parts, name),
                 known=", ".join(sorted(QUERY_PARAMETERS)),
             )
         if names.count(name) > 1:
@@ -221,21 +270,46 @@ def _port(parts):
         port = parts.port
     except ValueError:
         port_text = parts.netloc.rpartition("@")[2].rpartition(":")[2]
-        if port_text.isdigit():
-            raise _invalid("dsn_port_range", port=port_text) from None
+        if port_text.isascii() and port_text.isdigit():
+            raise _invalid("dsn_port_range") from None
+        if "@" not in parts.netloc:
+            # user:password without @host: the "port" is the password.
+            raise _invalid("dsn_port_or_password") from None
         raise _invalid("dsn_port_not_a_number", port=port_text) from None
     if port == 0:
-        raise _invalid("dsn_port_range", port=0)
+        raise _invalid("dsn_port_range")
     return port
 
 
-def _timeout(query):
+def _host(parts):
+    if not parts.hostname:
+        raise _invalid("dsn_missing_host", scheme=parts.scheme)
+    if not relays.is_valid_hostname(parts.hostname):
+        # Before any "@" or ":", so at most a user name, never a password.
+        raise _invalid("dsn_host", host=parts.hostname)
+    return parts.hostname
+
+
+def _timeout(parts, query):
     timeout = query.get("timeout")
     if timeout is None:
         return None
-    if not timeout.isdigit() or int(timeout) == 0:
-        raise _invalid("dsn_timeout", timeout=timeout)
+    # isdigit() alone admits "²", which int() refuses.
+    if not (timeout.isascii() and timeout.isdigit()) or not (
+        0 < int(timeout) <= MAX_TIMEOUT
+    ):
+        raise _invalid("dsn_timeout", timeout=_shown(parts, timeout), max=MAX_TIMEOUT)
     return int(timeout)
+
+
+def _tls_files(query):
+    files = {name: query.get(name, "") for name in TLS_FILE_PARAMETERS}
+    for name, path in files.items():
+        if path and not os.path.isabs(path):
+            raise _invalid("dsn_tls_file", name=name)
+    if files["ssl_keyfile"] and not files["ssl_certfile"]:
+        raise _invalid("dsn_keyfile_alone")
+    return files
 
 
 def _credential(raw, what):
@@ -247,13 +321,15 @@ def _credential(raw, what):
     return value
 
 
-def _default_from_email(query):
+def _default_from_email(parts, query):
     sender = query.get("_default_from_email", "")
     if sender:
         try:
             validate_sender(sender)
         except ValidationError:
-            raise _invalid("dsn_default_from_email", value=sender) from None
+            raise _invalid(
+                "dsn_default_from_email", value=_shown(parts, sender)
+            ) from None
     return sender
 
 
@@ -270,26 +346,25 @@ def _routing(query):
     return {"sender_domains": domains, "backups": backups}
 
 
-def _smtp_transport(parts, query):
-    if not parts.hostname:
-        raise _invalid("dsn_missing_host", scheme=parts.scheme)
+def _smtp_transport(parts, query, port):
+    host = _host(parts)
     use_ssl = _flag(query, "ssl")
     use_tls = _flag(query, "tls") or (parts.scheme == "submission" and not use_ssl)
     if use_ssl and "tls" in query:
         raise _invalid("dsn_ssl_and_tls")
-    port = _port(parts)
     if port is None:
         port = 465 if use_ssl else 587 if parts.scheme == "submission" else 25
     return Transport(
         scheme=parts.scheme,
-        host=parts.hostname,
+        host=host,
         port=port,
         username=_credential(parts.username, "user name"),
         password=_credential(parts.password, "password"),
         use_tls=use_tls,
         use_ssl=use_ssl,
-        timeout=_timeout(query),
-        default_from_email=_default_from_email(query),
+        timeout=_timeout(parts, query),
+        **_tls_files(query),
+        default_from_email=_default_from_email(parts, query),
         **_routing(query),
     )
 
@@ -303,7 +378,7 @@ def _local_transport(parts, query):
         )
     return Transport(
         scheme=parts.scheme,
-        default_from_email=_default_from_email(query),
+        default_from_email=_default_from_email(parts, query),
         **_routing(query),
     )
 
@@ -324,6 +399,9 @@ def parse_dsn(dsn):
     except ValueError:
         # The message may quote the netloc, password included.
         raise _invalid("dsn_not_a_url") from None
+    if not dsn.startswith(f"{parts.scheme}://"):
+        # Without "://", the "scheme" may be a user name or a password.
+        raise _invalid("dsn_no_scheme")
     if parts.scheme not in SCHEMES:
         raise _invalid(
             "dsn_scheme",
@@ -334,15 +412,30 @@ def parse_dsn(dsn):
         raise _invalid("dsn_unquoted_credentials")
     if parts.path not in ("", "/") or parts.fragment:
         raise _invalid("dsn_trailing_text")
+    # The port before the query: a password cut short by "?" fails here.
+    port = _port(parts) if parts.scheme in SMTP_SCHEMES else None
     query = _query(parts)
     if parts.scheme in SMTP_SCHEMES:
-        return _smtp_transport(parts, query)
+        return _smtp_transport(parts, query, port)
     return _local_transport(parts, query)
 
 
+def check_relay_allowed(transport):
+    """
+    Raise ``ValidationError`` if a stored host may not send through
+    ``transport``'s relay (``EMAIL_HOSTS_ALLOWED_RELAYS``).
+    """
+    if transport.is_smtp and not relays.is_allowed(transport.host):
+        raise _invalid("dsn_relay_not_allowed", host=transport.host)
+
+
+@sensitive_variables()
 def validate_dsn(dsn):
-    """Validator for model and form fields: raise if :func:`parse_dsn` would."""
-    parse_dsn(dsn)
+    """
+    Validator for the stored DSN: raise if :func:`parse_dsn` would, or if the
+    relay is not allowed for stored hosts.
+    """
+    check_relay_allowed(parse_dsn(dsn))
 
 
 @sensitive_variables()
@@ -355,6 +448,11 @@ def format_dsn(transport):
         query.append("tls")
     if transport.timeout:
         query.append(f"timeout={transport.timeout}")
+    query += [
+        f"{name}={quote(path)}"
+        for name in TLS_FILE_PARAMETERS
+        if (path := getattr(transport, name))
+    ]
     if transport.default_from_email:
         query.append(
             f"_default_from_email={quote(transport.default_from_email, safe='')}"

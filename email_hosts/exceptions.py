@@ -45,3 +45,17 @@ class EmailHostUndecryptable(InvalidEmailHost):
             source="EmailHost",
             key=key,
         )
+
+
+class RelayNotAllowed(InvalidEmailHost):
+    """A stored host's relay is not in ``EMAIL_HOSTS_ALLOWED_RELAYS``."""
+
+    def __init__(self, key, relay):
+        self.relay = relay
+        super().__init__(
+            f"The relay {relay!r} is not in EMAIL_HOSTS_ALLOWED_RELAYS, so this"
+            f" stored host sends nothing. Point the host at an allowed relay, or"
+            f" add {relay!r} to the setting if it is yours.",
+            source="EmailHost",
+            key=key,
+        )

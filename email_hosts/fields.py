@@ -13,11 +13,14 @@ It wraps django-fernet-fields-v2 so that migrations reference
   ciphertext back unchanged.
 """
 
+import binascii
 import functools
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.encoding import force_bytes, force_str
+from django.views.decorators.debug import sensitive_variables
 from fernet_fields import EncryptedTextField
 from fernet_fields.hkdf import derive_fernet_key
 
@@ -41,32 +44,69 @@ class UndecryptableValue:
         return hash(self.ciphertext)
 
 
+#: Shorter keys draw a deploy warning (email_hosts.W005).
+MIN_KEY_LENGTH = 32
+
+
+@sensitive_variables()
 def encryption_keys():
-    """Return the keys in use, the one that encrypts first."""
-    if (keys := getattr(settings, "FERNET_KEYS", None)) is not None:
-        return tuple(keys)
-    return (settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", ()))
+    """
+    Return the keys in use, the one that encrypts first. Raise
+    ``ImproperlyConfigured`` unless ``FERNET_KEYS`` is unset or a non-empty
+    list of non-empty keys: a plain string would otherwise encrypt with its
+    first character alone.
+    """
+    if (keys := getattr(settings, "FERNET_KEYS", None)) is None:
+        return (settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", ()))
+    if (
+        not isinstance(keys, list | tuple)
+        or not keys
+        or not all(isinstance(key, str | bytes) and key for key in keys)
+    ):
+        raise ImproperlyConfigured(
+            "FERNET_KEYS must be a non-empty list of non-empty strings, the key"
+            " that encrypts first, such as [env('FERNET_KEY')]. Leave it unset"
+            " to use SECRET_KEY and SECRET_KEY_FALLBACKS."
+        )
+    return tuple(keys)
+
+
+def _use_hkdf():
+    return getattr(settings, "FERNET_USE_HKDF", True)
 
 
 @functools.lru_cache(maxsize=8)
+@sensitive_variables()
 def _fernet(keys, *, use_hkdf):
     # Deriving a key costs a few hundred microseconds; do it once per key set.
-    fernet_keys = [derive_fernet_key(key) if use_hkdf else key for key in keys]
-    return MultiFernet([Fernet(key) for key in fernet_keys])
+    if use_hkdf:
+        return MultiFernet([Fernet(derive_fernet_key(key)) for key in keys])
+    fernets = []
+    for index, key in enumerate(keys):
+        try:
+            fernets.append(Fernet(key))
+        except (ValueError, TypeError, binascii.Error):
+            # From None: the original's frames hold the key.
+            raise ImproperlyConfigured(
+                f"FERNET_KEYS[{index}] is not a Fernet key, which FERNET_USE_HKDF"
+                f" = False requires: 32 url-safe base64-encoded bytes, as made by"
+                f" Fernet.generate_key(). Or remove FERNET_USE_HKDF."
+            ) from None
+    return MultiFernet(fernets)
 
 
+@sensitive_variables()
 def decrypt(ciphertext):
     """
     Return the plaintext of ``ciphertext``, or :class:`UndecryptableValue` if
     no current key decrypts it. Memoized: a ciphertext never changes, and an
     edit writes a new one, so the cache cannot serve a stale value.
     """
-    return _decrypt(
-        encryption_keys(), getattr(settings, "FERNET_USE_HKDF", True), bytes(ciphertext)
-    )
+    return _decrypt(encryption_keys(), _use_hkdf(), bytes(ciphertext))
 
 
 @functools.lru_cache(maxsize=4096)
+@sensitive_variables()
 def _decrypt(keys, use_hkdf, ciphertext):
     try:
         return force_str(_fernet(keys, use_hkdf=use_hkdf).decrypt(ciphertext))
@@ -74,32 +114,48 @@ def _decrypt(keys, use_hkdf, ciphertext):
         return UndecryptableValue(ciphertext)
 
 
+@sensitive_variables()
 def fernet(*, primary_only=False):
     """
     Return the ``MultiFernet`` for the current settings, or with
     ``primary_only`` one for the first key alone, the one that encrypts.
     """
     keys = encryption_keys()
-    return _fernet(
-        keys[:1] if primary_only else keys,
-        use_hkdf=getattr(settings, "FERNET_USE_HKDF", True),
-    )
+    return _fernet(keys[:1] if primary_only else keys, use_hkdf=_use_hkdf())
+
+
+@sensitive_variables()
+def short_keys():
+    """
+    Return the positions in ``FERNET_KEYS`` of keys under 32 characters.
+    Raise ``ImproperlyConfigured`` like :func:`encryption_keys`.
+    """
+    if getattr(settings, "FERNET_KEYS", None) is None:
+        return []  # SECRET_KEY's length is Django's own check.
+    return [
+        index
+        for index, key in enumerate(encryption_keys())
+        if len(key) < MIN_KEY_LENGTH
+    ]
 
 
 class EncryptedDSNField(EncryptedTextField):
     """A text field stored Fernet-encrypted, keyed by the current settings."""
 
     @property
+    @sensitive_variables()
     def keys(self):
         return encryption_keys()
 
     @property
+    @sensitive_variables()
     def fernet(self):
         return fernet()
 
     def from_db_value(self, value, expression, connection, *args):
         return None if value is None else decrypt(value)
 
+    @sensitive_variables()
     def get_db_prep_save(self, value, connection):
         if isinstance(value, UndecryptableValue):
             return connection.Database.Binary(value.ciphertext)

@@ -12,9 +12,19 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
-from email_hosts.dsn import SMTP_SCHEMES, Transport, format_dsn, parse_dsn
+from email_hosts.conf import MAX_TIMEOUT
+from email_hosts.dsn import (
+    SMTP_SCHEMES,
+    TLS_FILE_PARAMETERS,
+    Transport,
+    check_relay_allowed,
+    format_dsn,
+    parse_dsn,
+    validate_dsn,
+)
 from email_hosts.fields import UndecryptableValue
 from email_hosts.models import EmailHost
+from email_hosts.relays import is_ip_literal
 
 
 KIND_CHOICES = [
@@ -34,9 +44,12 @@ SECURITY_CHOICES = [
 ERROR_FIELDS = {
     "dsn_scheme": "kind",
     "dsn_missing_host": "host",
+    "dsn_host": "host",
+    "dsn_relay_not_allowed": "host",
     "dsn_local_netloc": "host",
     "dsn_port_range": "port",
     "dsn_port_not_a_number": "port",
+    "dsn_keyfile_alone": "ssl_certfile",
     "dsn_timeout": "timeout",
     "dsn_ssl_and_tls": "security",
     "dsn_flag_value": "security",
@@ -46,8 +59,19 @@ HOST_FORBIDDEN_CHARACTERS = set(" /@?#%\\")
 
 
 def _destination(transport):
-    """Return where a stored password goes; changing it needs the password again."""
-    return (transport.host, transport.port, transport.username)
+    """
+    Return where a stored password goes and how it is protected on the way;
+    changing any of it needs the password again, so that nobody can send a
+    stored password to a server of their own, or in clear.
+    """
+    return (
+        transport.scheme,
+        transport.host,
+        transport.port,
+        transport.username,
+        transport.security,
+        *(getattr(transport, name) for name in TLS_FILE_PARAMETERS),
+    )
 
 
 class EmailHostForm(forms.ModelForm):
@@ -77,7 +101,29 @@ class EmailHostForm(forms.ModelForm):
         label=_("Timeout"),
         required=False,
         min_value=1,
+        max_value=MAX_TIMEOUT,
         help_text=_("Seconds to wait for the relay. Leave empty for the default."),
+    )
+    ssl_cafile = forms.CharField(
+        label=_("CA bundle"),
+        required=False,
+        help_text=_(
+            "Trust only the certificate authorities in this file for this relay,"
+            " for a relay with a private CA. An absolute path on the server."
+        ),
+    )
+    ssl_certfile = forms.CharField(
+        label=_("Client certificate"),
+        required=False,
+        help_text=_(
+            "For a relay that requires a client certificate: an absolute path on"
+            " the server to the certificate, or to certificate and key together."
+        ),
+    )
+    ssl_keyfile = forms.CharField(
+        label=_("Client key"),
+        required=False,
+        help_text=_("The client certificate's private key, if in a file of its own."),
     )
     pasted_dsn = forms.CharField(
         label=_("Or paste a DSN"),
@@ -128,11 +174,14 @@ class EmailHostForm(forms.ModelForm):
             "security": transport.security,
             "username": transport.username,
             "timeout": transport.timeout,
+            **{name: getattr(transport, name) for name in TLS_FILE_PARAMETERS},
         }
 
     def clean_host(self):
         host = self.cleaned_data["host"].strip().strip("[]")
-        if HOST_FORBIDDEN_CHARACTERS.intersection(host):
+        if HOST_FORBIDDEN_CHARACTERS.intersection(host) or (
+            ":" in host and not is_ip_literal(host)
+        ):
             raise ValidationError(
                 _(
                     "Enter the host name alone; the port and user name have fields of their own."
@@ -146,7 +195,7 @@ class EmailHostForm(forms.ModelForm):
         cleaned = super().clean()
         if pasted := cleaned.get("pasted_dsn"):
             try:
-                parse_dsn(pasted)
+                validate_dsn(pasted)
             except ValidationError as exc:
                 self.add_error("pasted_dsn", exc)
             else:
@@ -193,9 +242,11 @@ class EmailHostForm(forms.ModelForm):
                         use_tls=security == "starttls",
                         use_ssl=security == "ssl",
                         timeout=cleaned["timeout"],
+                        **{name: cleaned[name] for name in TLS_FILE_PARAMETERS},
                     )
                 )
             )
+            check_relay_allowed(transport)
         except ValidationError as exc:
             self._add_dsn_error(exc)
             return None
@@ -205,8 +256,9 @@ class EmailHostForm(forms.ModelForm):
             self.add_error(
                 "password",
                 _(
-                    "Enter the password again: the host, port or user name changed,"
-                    " and the stored password must not follow them unasked."
+                    "Enter the password again: the server, port, user name or"
+                    " security changed, and the stored password must not follow"
+                    " them unasked."
                 ),
             )
             return None
@@ -216,4 +268,6 @@ class EmailHostForm(forms.ModelForm):
         field = ERROR_FIELDS.get(exc.code)
         if exc.code.startswith("dsn_credentials"):
             field = "username" if exc.params.get("what") == "user name" else "password"
+        elif exc.code == "dsn_tls_file":
+            field = exc.params["name"]
         self.add_error(field, exc)

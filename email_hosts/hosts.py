@@ -10,9 +10,15 @@ from django.views.decorators.debug import sensitive_variables
 from email_hosts import conf
 from email_hosts.domains import domain_of, parse_domains
 from email_hosts.dsn import Transport, parse_dsn, render_error
-from email_hosts.exceptions import EmailHostUndecryptable, InvalidEmailHost
+from email_hosts.exceptions import (
+    EmailHostUndecryptable,
+    InvalidEmailHost,
+    RelayNotAllowed,
+)
 from email_hosts.fields import UndecryptableValue, decrypt
+from email_hosts.relays import is_allowed
 from email_hosts.routing import parse_keys
+from email_hosts.senders import validate_sender
 
 
 DATABASE = "database"
@@ -60,7 +66,20 @@ def from_database(key):
     if row is None:
         return None
     ciphertext, default_from, sender_domains, backups = row
-    return _stored_host(key, decrypt(ciphertext), default_from, sender_domains, backups)
+    return _allowed(
+        _stored_host(key, decrypt(ciphertext), default_from, sender_domains, backups)
+    )
+
+
+def _allowed(host):
+    """
+    Return a stored ``host``, or raise ``RelayNotAllowed`` if its relay is not
+    in ``EMAIL_HOSTS_ALLOWED_RELAYS``. Checked on every use, not cached, so
+    rows written past validation (fixtures, bulk_create, SQL) are refused too.
+    """
+    if host.transport.is_smtp and not is_allowed(host.transport.host):
+        raise RelayNotAllowed(host.key, host.transport.host)
+    return host
 
 
 def _select(key):
@@ -96,14 +115,17 @@ def _select_sql(connection):
     return sql
 
 
+@sensitive_variables()
 def from_row(email_host):
     """Return the host for an ``EmailHost`` already loaded. Costs no query."""
-    return _stored_host(
-        email_host.key,
-        email_host.dsn,
-        email_host.default_from,
-        email_host.sender_domains,
-        email_host.backups,
+    return _allowed(
+        _stored_host(
+            email_host.key,
+            email_host.dsn,
+            email_host.default_from,
+            email_host.sender_domains,
+            email_host.backups,
+        )
     )
 
 
@@ -115,6 +137,9 @@ def _stored_host(key, dsn, default_from, sender_domains, backups):
     transport = transport_from_dsn(dsn, source="EmailHost", key=key)
     sender = default_from or transport.default_from_email
     try:
+        # Rows written past validation (fixtures, bulk_create) are checked here.
+        if default_from:
+            validate_sender(default_from)
         declared, backup_keys = parse_domains(sender_domains), parse_keys(backups)
     except ValidationError as exc:
         raise InvalidEmailHost(exc.messages[0], source="EmailHost", key=key) from None
@@ -134,10 +159,16 @@ def _served_domains(sender, declared):
     return tuple(dict.fromkeys(([own] if own else []) + list(declared)))
 
 
+@sensitive_variables()
 def from_settings(key):
     """Return the host ``EMAIL_HOSTS`` defines for ``key``, or None."""
-    if (dsn := conf.email_hosts().get(key)) is None:
+    email_hosts = conf.email_hosts()
+    if key not in email_hosts:
         return None
+    dsn = email_hosts[key]
+    if not isinstance(dsn, str):
+        # Raises InvalidEmailHost; the cache below would raise TypeError.
+        transport_from_dsn(dsn, source="EMAIL_HOSTS", key=key)
     return _settings_host(key, dsn)
 
 

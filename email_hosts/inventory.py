@@ -49,9 +49,22 @@ def stored_entry(email_host):
     )
 
 
+def settings_problem():
+    """Return why ``EMAIL_HOSTS`` cannot be read at all, or an empty string."""
+    try:
+        conf.email_hosts()
+    except ImproperlyConfigured as exc:
+        return str(exc)
+    return ""
+
+
 def settings_keys():
-    """Return the keys defined in ``EMAIL_HOSTS`` and ``MAILERS``."""
-    return set(conf.email_hosts()) | set(conf.mailers())
+    """
+    Return the keys defined in ``EMAIL_HOSTS`` and ``MAILERS``; only the
+    latter's if ``EMAIL_HOSTS`` is malformed (:func:`settings_problem`).
+    """
+    email_hosts = set() if settings_problem() else set(conf.email_hosts())
+    return email_hosts | set(conf.mailers())
 
 
 def _mailer_summary(entry):

@@ -7,6 +7,17 @@ from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
 
+def parse_address_header(value):
+    """
+    Return the email package's parse of an address header value, or None if
+    it cannot parse it at all (it raises IndexError on ``shop@``).
+    """
+    try:
+        return AddressHeader.value_parser(str(value))
+    except (IndexError, ValueError, TypeError):
+        return None
+
+
 def validate_sender(value):
     """
     Ensure ``value`` is ``addr@example.com`` or ``Name <addr@example.com>``.
@@ -18,9 +29,9 @@ def validate_sender(value):
         raise ValidationError(
             _("The sender must not contain line breaks."), code="sender_line_break"
         )
-    parsed = AddressHeader.value_parser(value)
-    mailboxes = parsed.all_mailboxes
-    if parsed.all_defects or len(mailboxes) != 1:
+    parsed = parse_address_header(value)
+    mailboxes = parsed.all_mailboxes if parsed else []
+    if not parsed or parsed.all_defects or len(mailboxes) != 1:
         raise ValidationError(
             _(
                 "Enter one sender as addr@example.com or Name <addr@example.com>,"

@@ -75,6 +75,8 @@ TEMPLATES = [
     }
 ]
 ROOT_URLCONF = "tests.urls"
+# As the security docs tell users: error reports mask EMAIL_HOSTS passwords.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "email_hosts.reporting.ExceptionReporterFilter"
 STATIC_URL = "/static/"
 
 if django.VERSION >= (6, 1):

@@ -142,7 +142,17 @@ def test_checkbox_clears_the_stored_password(admin_client, stored):
 
 
 @pytest.mark.parametrize(
-    "change", [{"host": "evil.example.net"}, {"port": "2525"}, {"username": "other"}]
+    "change",
+    [
+        {"host": "evil.example.net"},
+        {"port": "2525"},
+        {"username": "other"},
+        # Weaker transport security is a new destination too.
+        {"kind": "smtp", "security": "none"},
+        {"kind": "smtp"},
+        {"security": "ssl"},
+        {"ssl_cafile": "/etc/ssl/attacker-ca.pem"},
+    ],
 )
 def test_moving_a_stored_password_needs_it_again(admin_client, stored, change):
     response = admin_client.post(_change_url(stored), _fields(**change))

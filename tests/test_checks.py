@@ -36,7 +36,7 @@ def test_e001_names_the_key_and_problem_without_the_password():
 def test_e002_email_hosts_must_be_a_dict():
     assert _errors() == [
         checks.Error(
-            "EMAIL_HOSTS must be a dict of host keys to DSNs.",
+            "EMAIL_HOSTS must be a dict of host keys to DSNs, not list.",
             hint="For example EMAIL_HOSTS = {'shop': 'submission://...'}.",
             id="email_hosts.E002",
         )
@@ -47,7 +47,8 @@ def test_e002_email_hosts_must_be_a_dict():
 def test_e003_default_timeout_must_be_a_positive_number():
     assert _errors() == [
         checks.Error(
-            "EMAIL_HOSTS_DEFAULT_TIMEOUT must be a positive number of seconds, not '10'.",
+            "EMAIL_HOSTS_DEFAULT_TIMEOUT must be a number of seconds above 0 and"
+            " at most 3600, not '10'.",
             hint="Set it to the seconds a host may take, such as 10.",
             id="email_hosts.E003",
         )
@@ -72,7 +73,7 @@ def _messages(*, deploy=False, databases=None):
     ]
 
 
-@override_settings(FERNET_KEYS=None)
+@override_settings(FERNET_KEYS=None, EMAIL_HOSTS_ALLOWED_RELAYS=["*"])
 def test_w001_deploy_warns_without_fernet_keys():
     del settings.FERNET_KEYS
     assert _messages(deploy=True) == [
@@ -140,7 +141,8 @@ CLEARTEXT = "smtp://user:hunter2@smtp.example.com"
 
 @override_settings(
     EMAIL_HOSTS={"shop": CLEARTEXT, "local": "smtp://u:p@127.0.0.1:25"},
-    FERNET_KEYS=["a-key"],
+    FERNET_KEYS=["a-key-long-enough-for-the-w005-check"],
+    EMAIL_HOSTS_ALLOWED_RELAYS=["*"],
 )
 def test_w003_deploy_warns_about_a_password_sent_without_tls():
     assert _messages(deploy=True) == [

@@ -109,6 +109,19 @@ def test_rotation_settings(monkeypatch):
     assert _example("rotation_settings.py")["FERNET_KEYS"] == ["new", "old"]
 
 
+def test_security_settings_pass_the_deploy_checks(monkeypatch):
+    monkeypatch.setenv("FERNET_KEY", "k" * 44)
+    example = _example("security_settings.py")
+    names = ["EMAIL_HOSTS_ALLOWED_RELAYS", "DEFAULT_EXCEPTION_REPORTER_FILTER"]
+    with override_settings(
+        EMAIL_HOSTS={"shop": "submission://u:secret@smtp.office365.com"},
+        FERNET_KEYS=example["FERNET_KEYS"],
+        **{name: example[name] for name in names},
+    ):
+        messages = checks.run_checks(include_deployment_checks=True)
+    assert [m.id for m in messages if m.id.startswith("email_hosts")] == []
+
+
 @pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
 def test_pages_name_only_documented_check_ids(page):
     documented = set(

@@ -82,9 +82,20 @@ def _error(dsn):
             "dsn_repeated_parameter",
             "'timeout' is given more than once.",
         ),
-        ("smtp://smtp.example.com:abc", "dsn_port_not_a_number", "Port 'abc' is not"),
-        ("smtp://smtp.example.com:0", "dsn_port_range", "Port 0 is out of range"),
-        ("smtp://smtp.example.com:65536", "dsn_port_range", "Port 65536 is out"),
+        ("smtp://u@smtp.example.com:abc", "dsn_port_not_a_number", "Port 'abc' is"),
+        ("smtp://smtp.example.com:abc", "dsn_port_or_password", "not a port number"),
+        ("smtp://smtp.example.com:0", "dsn_port_range", "The port is out of range"),
+        ("smtp://smtp.example.com:65536", "dsn_port_range", "out of range"),
+        ("smtp://smtp.example.com?timeout=%C2%B2", "dsn_timeout", "Timeout '²'"),
+        ("smtp://h.example?timeout=3601", "dsn_timeout", "from 1 to 3600"),
+        (f"smtp://h.example?timeout={10**20}", "dsn_timeout", "from 1 to 3600"),
+        ("smtp://mail..example.com", "dsn_host", "'mail..example.com' is not a host"),
+        ("smtp://.example.com", "dsn_host", "'.example.com' is not a host name"),
+        (f"smtp://{'a' * 64}.example.com", "dsn_host", "1 to 63 letters"),
+        ("smtp://-bad.example.com", "dsn_host", "is not a host name"),
+        ("smtp.example.com", "dsn_no_scheme", "must start with a scheme"),
+        ("smtp://h.example?ssl_cafile=ca.pem", "dsn_tls_file", "ssl_cafile must be"),
+        ("smtp://h.example?ssl_keyfile=/k.pem", "dsn_keyfile_alone", "needs ssl_cert"),
         ("smtp://smtp.example.com?timeout=0", "dsn_timeout", "Timeout '0' is not"),
         ("smtp://smtp.example.com?timeout=-3", "dsn_timeout", "Timeout '-3' is not"),
         ("smtp://smtp.example.com?timeout=1.5", "dsn_timeout", "Timeout '1.5'"),
@@ -118,6 +129,11 @@ def test_refuses_malformed_dsn_naming_the_problem(dsn, code, message):
     assert message in error.messages[0]
 
 
+def test_numeric_password_without_host_is_not_quoted_as_a_port():
+    error = _error("submission://apikey:73196218")
+    assert "73196218" not in error.messages[0]
+
+
 @pytest.mark.parametrize(
     ("dsn", "code"),
     [
@@ -134,6 +150,18 @@ def test_refuses_malformed_dsn_naming_the_problem(dsn, code, message):
         (f"smtp://user:{SECRET}@smtp.example.com?timout=1", "dsn_unknown_parameter"),
         (f"smtp://user:{SECRET}@smtp.example.com?ssl&tls", "dsn_ssl_and_tls"),
         (f"smtp://user:{SECRET[:4]}:{SECRET[4:]}@[::1", "dsn_not_a_url"),
+        # The audit's finding: user:password without @host read as host:port.
+        (f"submission://apikey:{SECRET}", "dsn_port_or_password"),
+        ("submission://apikey:73196218", "dsn_port_range"),
+        (f"submission://apikey:{SECRET}?x", "dsn_port_or_password"),
+        # A password such as "2525?hunter2" without @host: the query is its rest.
+        (f"submission://apikey:2525?{SECRET}", "dsn_unknown_parameter"),
+        (f"submission://apikey:2525?timeout={SECRET}", "dsn_timeout"),
+        (
+            f"submission://apikey:2525?_default_from_email={SECRET}",
+            "dsn_default_from_email",
+        ),
+        (f"{SECRET}:x@smtp.example.com", "dsn_no_scheme"),
     ],
 )
 def test_error_never_repeats_the_password(dsn, code):

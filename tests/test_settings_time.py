@@ -13,6 +13,7 @@ INSTALLED_APPS = ["email_hosts"]
 DATABASES = {{"default": {{"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}}}
 EMAIL_HOSTS = {{"shop": {dsn!r}}}
 HOSTS_AS_MAILERS = email_hosts.mailers(EMAIL_HOSTS)
+DEFAULT_EXCEPTION_REPORTER_FILTER = "email_hosts.reporting.ExceptionReporterFilter"
 """
 
 
@@ -41,6 +42,7 @@ def test_bad_dsn_in_settings_names_key_and_problem_without_password(tmp_path):
     assert result.returncode == 1
     assert (
         "EMAIL_HOSTS['shop']: Unknown query parameter 'timout'. Known parameters"
-        " are _backups, _default_from_email, _sender_domains, ssl, timeout, tls."
+        " are _backups, _default_from_email, _sender_domains, ssl, ssl_cafile,"
+        " ssl_certfile, ssl_keyfile, timeout, tls."
     ) in result.stderr
     assert "hunter2" not in result.stderr

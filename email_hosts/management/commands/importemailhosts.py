@@ -1,10 +1,11 @@
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from email_hosts import conf
+from email_hosts.dsn import check_relay_allowed, render_error
 from email_hosts.hosts import transport_from_dsn
 from email_hosts.models import EmailHost
 
@@ -35,9 +36,15 @@ class Command(BaseCommand):
             existing = {row.key: row for row in EmailHost.objects.select_for_update()}
             for key, dsn in sorted(conf.email_hosts().items()):
                 try:
-                    transport_from_dsn(dsn, source="EMAIL_HOSTS", key=key)
+                    check_relay_allowed(
+                        transport_from_dsn(dsn, source="EMAIL_HOSTS", key=key)
+                    )
                 except ImproperlyConfigured as exc:
                     invalid.append(str(exc))
+                    continue
+                except ValidationError as exc:
+                    # Settings may use any relay; stored hosts only allowed ones.
+                    invalid.append(f"EMAIL_HOSTS[{key!r}]: {render_error(exc)}")
                     continue
                 if key not in existing:
                     created.append(key)

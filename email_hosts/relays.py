@@ -1,0 +1,55 @@
+"""
+Relay host names: whether one can be connected to at all, and whether
+``EMAIL_HOSTS_ALLOWED_RELAYS`` lets a stored host send through it.
+"""
+
+import ipaddress
+import re
+
+from django.utils.http import is_same_domain
+
+from email_hosts import conf
+
+
+# Letters, digits, hyphens and the underscores some internal names carry;
+# at most 63 octets, as DNS and Python's IDNA codec (which sockets use) demand.
+LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$", re.IGNORECASE)
+
+
+def is_ip_literal(host):
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def is_valid_hostname(host):
+    """
+    Return whether a socket can be opened to ``host``: an IP address, or a
+    name of at most 253 octets whose labels are 1 to 63 octets long.
+    """
+    if is_ip_literal(host):
+        return True
+    name = host.removesuffix(".")
+    return 0 < len(name) <= 253 and all(map(LABEL.match, name.split(".")))
+
+
+def _pattern_matches(pattern, host):
+    if pattern == "*":
+        return True
+    if is_ip_literal(host):
+        # An address matches only itself, never a domain pattern.
+        return pattern.strip("[]").lower() == host.lower()
+    return is_same_domain(host.lower().rstrip("."), pattern.lower())
+
+
+def is_allowed(host):
+    """
+    Return whether ``EMAIL_HOSTS_ALLOWED_RELAYS`` lets a stored host send
+    through ``host``. Unset, it allows every relay.
+    """
+    patterns = conf.allowed_relays()
+    return patterns is None or any(
+        _pattern_matches(pattern, host) for pattern in patterns
+    )
