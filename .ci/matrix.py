@@ -18,10 +18,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 VENVS = ROOT / ".venvs"
 CELLS = {
-    "dj52-py311": ("django>=5.2.15,<6.0", "3.11"),
-    "dj60-py312": ("django>=6.0.6,<6.1", "3.12"),
-    "dj61-py312": ("django>=6.1,<6.2", "3.12"),
-    "dj61-py313": ("django>=6.1,<6.2", "3.13"),
+    # The lower bounds of every runtime dependency, on the oldest Python.
+    "lowest-py310": (
+        ["django==5.2.15", "speckenv==6.3.0", "django-fernet-fields-v2==0.9"],
+        "3.10",
+    ),
+    "dj52-py311": (["django>=5.2.15,<6.0"], "3.11"),
+    "dj60-py312": (["django>=6.0.6,<6.1"], "3.12"),
+    "dj61-py312": (["django>=6.1,<6.2"], "3.12"),
+    "dj61-py313": (["django>=6.1,<6.2"], "3.13"),
 }
 DATABASES = ["sqlite", "postgresql", "mariadb"]
 UV = Path(sys.executable).parent / "uv"
@@ -45,14 +50,14 @@ def run(*args, env=None):
 
 
 def install(cell):
-    django, python = CELLS[cell]
+    requirements, python = CELLS[cell]
     venv = VENVS / cell
     run(
         UV, "venv", "--quiet", "--allow-existing", "--python", interpreter(python), venv
     )
     run(
         UV, "pip", "install", "--quiet", "--python", venv / "bin" / "python",
-        "--editable", ".[tests,postgresql,mariadb]", django,
+        "--editable", ".[tests,postgresql,mariadb]", *requirements,
     )  # fmt: skip
     return venv / "bin" / "python"
 

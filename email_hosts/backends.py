@@ -3,11 +3,13 @@
 import contextlib
 import copy
 import logging
+import ssl
 
 from django.conf import settings
 from django.core import mail
 from django.core.mail.backends import console, dummy, locmem, smtp
 from django.core.mail.backends.base import BaseEmailBackend
+from django.utils.functional import cached_property
 from django.utils.module_loading import import_string
 from django.views.decorators.debug import sensitive_variables
 
@@ -84,11 +86,21 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
     As the ``BACKEND`` of a ``MAILERS`` entry (Django 6.1), it serves the
     database row whose key is the entry's alias, and the entry's ``OPTIONS``
     only while no such row exists.
+
+    ``ssl_cafile`` names a CA bundle to trust for this relay instead of the
+    system's; ``ssl_certfile`` and ``ssl_keyfile`` a client certificate.
+    The relay's certificate and host name are always verified.
     """
 
     @sensitive_variables()
     def __init__(
-        self, *args, alias=None, default_from_email="", _resolved=False, **options
+        self,
+        *args,
+        alias=None,
+        default_from_email="",
+        ssl_cafile="",
+        _resolved=False,
+        **options,
     ):
         if alias is not None and not _resolved:
             options, default_from_email = self._mailer_options(
@@ -97,7 +109,17 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
         if alias is not None:
             # Only then: Django 6.1 warns about direct construction without one.
             options["alias"] = alias
+        self.ssl_cafile = options.pop("ssl_cafile", ssl_cafile)
         super().__init__(*args, default_from_email=default_from_email, **options)
+
+    @cached_property
+    def ssl_context(self):
+        # Django's context with a client certificate trusts no CA at all, so
+        # it could verify no relay; this one keeps the default checks.
+        context = ssl.create_default_context(cafile=self.ssl_cafile or None)
+        if self.ssl_certfile:
+            context.load_cert_chain(self.ssl_certfile, self.ssl_keyfile or None)
+        return context
 
     @sensitive_variables()
     def open(self):

@@ -25,6 +25,10 @@ def explain(exc, *, timeout):  # noqa: PLR0911 -- one return per kind of failure
             "the server did not answer within %(seconds)s seconds",
             timeout,
         ) % {"seconds": timeout}
+    if isinstance(exc, FileNotFoundError | PermissionError):
+        return _("a TLS certificate or key file cannot be read (%(reason)s)") % {
+            "reason": exc.strerror
+        }
     if isinstance(exc, ssl.SSLCertVerificationError):
         return _("TLS failed: %(reason)s") % {"reason": exc.verify_message}
     if isinstance(exc, ssl.SSLError):

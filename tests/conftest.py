@@ -34,13 +34,16 @@ PASSWORD = "s3cr3t:p@ss/word"
 class CertificateAuthority:
     cert_path: str
     server_context: ssl.SSLContext
+    server_chain_path: str
+    #: A client certificate this CA signed, with its key, in one PEM file.
+    client_chain_path: str
 
 
 def _name(common_name):
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
-def _certificate(subject, issuer, public_key, signing_key, *, ca):
+def _certificate(subject, issuer, public_key, signing_key, *, ca, client=False):
     # Python 3.13 verifies strictly: both key identifiers must be present.
     now = datetime.datetime.now(datetime.timezone.utc)
     builder = (
@@ -77,6 +80,11 @@ def _certificate(subject, issuer, public_key, signing_key, *, ca):
             ),
             critical=True,
         )
+    elif client:
+        builder = builder.add_extension(
+            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]),
+            critical=False,
+        )
     else:
         builder = builder.add_extension(
             x509.SubjectAlternativeName(
@@ -102,20 +110,41 @@ def _make_authority(directory, name):
     server_cert = _certificate(
         _name("localhost"), ca_cert.subject, server_key.public_key(), ca_key, ca=False
     )
+    client_key = ec.generate_private_key(ec.SECP256R1())
+    client_cert = _certificate(
+        _name("relay-client"),
+        ca_cert.subject,
+        client_key.public_key(),
+        ca_key,
+        ca=False,
+        client=True,
+    )
     ca_path = directory / f"{name}-ca.pem"
     ca_path.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
-    chain_path = directory / f"{name}-server.pem"
-    chain_path.write_bytes(
-        server_key.private_bytes(
+    chain_path = _write_chain(directory / f"{name}-server.pem", server_key, server_cert)
+    client_path = _write_chain(
+        directory / f"{name}-client.pem", client_key, client_cert
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(chain_path)
+    return CertificateAuthority(
+        cert_path=str(ca_path),
+        server_context=context,
+        server_chain_path=str(chain_path),
+        client_chain_path=str(client_path),
+    )
+
+
+def _write_chain(path, key, certificate):
+    path.write_bytes(
+        key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        + server_cert.public_bytes(serialization.Encoding.PEM)
+        + certificate.public_bytes(serialization.Encoding.PEM)
     )
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(chain_path)
-    return CertificateAuthority(cert_path=str(ca_path), server_context=context)
+    return path
 
 
 @pytest.fixture(scope="session")
@@ -257,6 +286,16 @@ def starttls_server(smtp_server_factory, test_ca):
 def implicit_tls_server(smtp_server_factory, test_ca):
     """A server that speaks TLS from the first byte (port 465 style)."""
     return smtp_server_factory(implicit_tls=test_ca.server_context)
+
+
+@pytest.fixture
+def client_certificate_server(smtp_server_factory, test_ca):
+    """A STARTTLS server that requires a client certificate the test CA signed."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(test_ca.server_chain_path)
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.load_verify_locations(test_ca.cert_path)
+    return smtp_server_factory(tls=context)
 
 
 @pytest.fixture
