@@ -1,5 +1,7 @@
 """The admin for email hosts: safe to edit, and one click to check a relay."""
 
+import functools
+
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
@@ -127,11 +129,17 @@ class EmailHostAdmin(admin.ModelAdmin):
         ]
 
     def _run(self, request, queryset, diagnose):
+        jobs = []
         for obj in queryset:
             try:
-                outcome = diagnose(hosts.from_row(obj))
+                host = hosts.from_row(obj)
             except ImproperlyConfigured as exc:
                 outcome = diagnostics.Outcome(ok=False, message=str(exc))
+                jobs.append((obj.key, lambda outcome=outcome: outcome))
+            else:
+                jobs.append((obj.key, functools.partial(diagnose, host)))
+        # At once, so that silent hosts cannot add up to a hung request.
+        for outcome in diagnostics.run_all(jobs):
             level = messages.SUCCESS if outcome.ok else messages.ERROR
             self.message_user(request, outcome.message, level)
 

@@ -13,8 +13,13 @@ from django.utils.functional import cached_property
 from django.utils.module_loading import import_string
 from django.views.decorators.debug import sensitive_variables
 
-from email_hosts import conf, failures, hosts, routing
-from email_hosts.exceptions import EmailHostDoesNotExist, InvalidEmailHost
+from email_hosts import conf, connections, failures, hosts, routing
+from email_hosts.exceptions import (
+    DeliveryFailed,
+    DeliveryUncertain,
+    EmailHostDoesNotExist,
+    InvalidEmailHost,
+)
 
 
 __all__ = ["EmailHostsBackend", "RoutingBackend", "get_connection", "parse_conf"]
@@ -121,10 +126,14 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
             context.load_cert_chain(self.ssl_certfile, self.ssl_keyfile or None)
         return context
 
+    @property
+    def connection_class(self):
+        return connections.SMTP_SSL if self.use_ssl else connections.SMTP
+
     @sensitive_variables()
     def open(self):
         try:
-            return super().open()
+            opened = super().open()
         except BaseException:
             # Django keeps a connection whose STARTTLS or login failed until
             # the next open() or close(), which a failed send never calls.
@@ -132,6 +141,9 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
                 partial.close()
                 self._partial_connection = None
             raise
+        if self.connection is not None:
+            self.connection.email_host_key = self.alias
+        return opened
 
     @staticmethod
     @sensitive_variables()
@@ -303,37 +315,60 @@ class RoutingBackend(BaseEmailBackend):
         # The first host's sender, also when a backup sends: the From stays.
         sender = table.hosts[key].default_from if key in table.hosts else ""
         pending = [with_default_sender(message, sender) for message in messages]
-        sent, failure = 0, None
+        sent, attempts, uncertain = 0, [], []
         for position, current in enumerate(chain):
             rest = chain[position + 1 :]
             if current in table.broken:
                 failure = InvalidEmailHost(
                     table.broken[current], source="email_hosts", key=current
                 )
+                attempts.append((current, failure, table.broken[current]))
                 self._log_failover(current, table.broken[current], rest, len(pending))
                 continue
             host = table.hosts[current]
             backend = backend_for(host)
             try:
-                count, failure = self._send_pending(backend, pending)
+                count, failure = self._send_pending(backend, pending, uncertain)
             finally:
                 _close_quietly(backend)
             sent += count
             if failure is None:
-                return sent
+                break
             timeout = host.transport.timeout or conf.default_timeout()
             reason = failures.explain(failure, timeout=timeout)
+            attempts.append((current, failure, reason))
             self._log_failover(current, reason, rest, len(pending))
-        # fail_silently hides send errors, never configuration errors.
-        if self.fail_silently and not isinstance(failure, InvalidEmailHost):
-            return sent
-        raise failure
+        self._raise_unless_silent(attempts, pending, uncertain)
+        return sent
 
-    def _send_pending(self, backend, pending):
+    def _raise_unless_silent(self, attempts, pending, uncertain):
+        """
+        Raise what went wrong with a chain: every host failing, or messages
+        whose fate is unknown. ``fail_silently`` hides send errors, never
+        configuration errors.
+        """
+        failures_ = [failure for _key, failure, _reason in attempts]
+        configuration_errors = [f for f in failures_ if isinstance(f, InvalidEmailHost)]
+        if pending and len(configuration_errors) == len(attempts) == 1:
+            raise configuration_errors[0]
+        if pending:
+            error = DeliveryFailed(
+                attempts=[(key, reason) for key, _failure, reason in attempts],
+                unsent=len(pending),
+                uncertain=uncertain,
+            )
+            if configuration_errors or not self.fail_silently:
+                raise error from attempts[-1][1]
+        elif uncertain and not self.fail_silently:
+            [first, *_] = [f for f in failures_ if isinstance(f, DeliveryUncertain)]
+            raise DeliveryUncertain(key=first.key, message_ids=uncertain)
+
+    def _send_pending(self, backend, pending, uncertain):
         """
         Send ``pending`` over one connection, removing each message as it is
         accepted. Return how many were sent, and the failure that stopped this
-        host, if another host may succeed where it failed.
+        host, if another host may succeed where it failed. A message the relay
+        may have accepted leaves ``pending`` for ``uncertain``: never twice.
         """
         sent = 0
         try:
@@ -341,6 +376,10 @@ class RoutingBackend(BaseEmailBackend):
             while pending:
                 try:
                     sent += backend.send_messages(pending[:1])
+                except DeliveryUncertain as exc:
+                    pending.pop(0)
+                    uncertain.extend(exc.message_ids)
+                    return sent, exc  # The connection is gone; the rest go on.
                 except Exception as exc:
                     if failures.is_transient(exc):
                         raise

@@ -5,20 +5,25 @@ went wrong. Used by the admin; no message ever contains a password.
 
 import dataclasses
 import smtplib
+from concurrent.futures import ThreadPoolExecutor, wait
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMessage
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from email_hosts import conf
-from email_hosts.backends import backend_for
+from email_hosts.backends import backend_for, get_connection
 from email_hosts.failures import explain
 
 
 #: No check waits longer than this, whatever the host's own timeout.
 TIMEOUT_CAP = 15
+#: Checks of several hosts run at once, this many at most, and the whole
+#: batch answers within TIMEOUT_CAP however many hosts there are.
+MAX_AT_ONCE = 8
 
 TEST_SUBJECT = "Test email from django-email-hosts"
 TEST_BODY = (
@@ -40,21 +45,24 @@ def _bounded(host):
 
 
 @sensitive_variables()
-def _attempt(host, action):
-    bounded = _bounded(host)
+def _attempt(key, make_backend, action):
+    """
+    Run ``action`` on the backend ``make_backend()`` returns, opened, and
+    return its outcome, or why it failed in one line.
+    """
+    backend = None
     try:
-        with backend_for(bounded) as backend:
+        backend = make_backend()
+        with backend:
             return action(backend)
     except ImproperlyConfigured as exc:
         return Outcome(ok=False, message=str(exc))
     except (OSError, smtplib.SMTPException) as exc:
+        timeout = getattr(backend, "timeout", None) or conf.default_timeout()
         return Outcome(
             ok=False,
             message=_("Email host %(key)r: %(reason)s.")
-            % {
-                "key": host.key,
-                "reason": explain(exc, timeout=bounded.transport.timeout),
-            },
+            % {"key": key, "reason": explain(exc, timeout=timeout)},
         )
 
 
@@ -69,7 +77,7 @@ def check_connection(host):
             message=_("Email host %(key)r: the connection works.") % {"key": host.key},
         )
 
-    return _attempt(host, action)
+    return _attempt(host.key, lambda: backend_for(_bounded(host)), action)
 
 
 def send_test_email(host, recipient):
@@ -89,4 +97,53 @@ def send_test_email(host, recipient):
             % {"key": host.key, "recipient": recipient},
         )
 
-    return _attempt(host, action)
+    return _attempt(host.key, lambda: backend_for(_bounded(host)), action)
+
+
+def send_through(key, message):
+    """
+    Send ``message`` through the host ``key`` as ``get_connection(key)``
+    finds it, with the host's own timeout.
+    """
+
+    def action(backend):
+        sent = backend.send_messages([message])
+        return Outcome(
+            ok=True,
+            message=_("Sent %(count)d test email through %(key)r to %(addresses)s.")
+            % {"count": sent, "key": key, "addresses": ", ".join(message.to)},
+        )
+
+    return _attempt(key, lambda: get_connection(key, fallback=False), action)
+
+
+def run_all(jobs, *, limit=TIMEOUT_CAP):
+    """
+    Run ``jobs``, pairs of a host key and a callable that returns an
+    :class:`Outcome`, at once, and return their outcomes in order. A job
+    without a result after ``limit`` seconds is reported as such; its thread
+    ends by itself when the host's own (capped) timeout runs out.
+    """
+    language = translation.get_language()
+
+    def run(job):
+        with translation.override(language):
+            return job()
+
+    executor = ThreadPoolExecutor(max_workers=max(1, min(len(jobs), MAX_AT_ONCE)))
+    futures = [executor.submit(run, job) for _key, job in jobs]
+    done, _pending = wait(futures, timeout=limit)
+    executor.shutdown(wait=False, cancel_futures=True)
+    return [
+        future.result()
+        if future in done
+        else Outcome(
+            ok=False,
+            message=_(
+                "Email host %(key)r: no result within %(seconds)s seconds, while"
+                " other hosts were checked too. Check it on its own."
+            )
+            % {"key": key, "seconds": limit},
+        )
+        for (key, _job), future in zip(jobs, futures, strict=True)
+    ]

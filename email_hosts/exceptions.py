@@ -1,4 +1,6 @@
-"""The ways resolving an email host can fail."""
+"""The ways resolving an email host, or sending through one, can fail."""
+
+import smtplib
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -59,3 +61,40 @@ class RelayNotAllowed(InvalidEmailHost):
             source="EmailHost",
             key=key,
         )
+
+
+class DeliveryUncertain(smtplib.SMTPException):
+    """
+    A relay may have accepted messages: the connection broke after the final
+    ``.`` of DATA left and before the relay answered. Such messages are
+    never sent again automatically; look for their Message-IDs in the
+    relay's log.
+    """
+
+    def __init__(self, *, key, message_ids):
+        self.key = key
+        self.message_ids = tuple(message_ids)
+        super().__init__(
+            f"Email host {key!r}: the connection broke after the relay received"
+            f" {len(self.message_ids)} message(s) and before it answered, so it"
+            f" may have accepted them: {', '.join(self.message_ids)}. They are"
+            f" not sent again; look for them in the relay's log."
+        )
+
+
+class DeliveryFailed(smtplib.SMTPException):
+    """Every host a message could leave through failed; says how each did."""
+
+    def __init__(self, *, attempts, unsent, uncertain=()):
+        #: (key, reason) for each host tried, in order.
+        self.attempts = tuple(attempts)
+        self.unsent = unsent
+        self.uncertain = tuple(uncertain)
+        tried = "; ".join(f"{key!r} {reason}" for key, reason in self.attempts)
+        message = f"Every email host failed, {unsent} message(s) unsent: {tried}."
+        if self.uncertain:
+            message += (
+                f" The relay may have accepted {', '.join(self.uncertain)} before"
+                f" the connection broke; they are not sent again."
+            )
+        super().__init__(message)

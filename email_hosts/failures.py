@@ -10,9 +10,16 @@ import ssl
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from email_hosts.exceptions import DeliveryUncertain
 
-def explain(exc, *, timeout):  # noqa: PLR0911 -- one return per kind of failure
+
+def explain(exc, *, timeout):  # noqa: PLR0911, PLR0912 -- one return per kind of failure
     """Return why sending failed, in words an admin can act on."""
+    if isinstance(exc, DeliveryUncertain):
+        return _(
+            "the connection broke after the relay received a message and before"
+            " it answered, so it may have accepted it"
+        )
     if isinstance(exc, socket.gaierror):
         return _("the host name could not be resolved")
     if isinstance(exc, ConnectionRefusedError):
@@ -62,6 +69,8 @@ def is_transient(exc):
     not be reached, failed TLS, greeted or answered with a 4xx code, or
     rejected the login. A permanent (5xx) rejection of a message is not.
     """
+    if isinstance(exc, DeliveryUncertain):
+        return False  # The relay may have the message: never send it twice.
     if isinstance(exc, smtplib.SMTPAuthenticationError | smtplib.SMTPConnectError):
         return True
     if isinstance(exc, smtplib.SMTPNotSupportedError | smtplib.SMTPServerDisconnected):

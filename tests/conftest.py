@@ -3,6 +3,7 @@ Shared fixtures: real SMTP servers on 127.0.0.1, a certificate authority made
 for the test run, and a factory for stored hosts.
 """
 
+import asyncio
 import dataclasses
 import datetime
 import ipaddress
@@ -17,7 +18,7 @@ from urllib.parse import quote
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult
+from aiosmtpd.smtp import SMTP, AuthResult
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -170,12 +171,19 @@ REFUSED_RECIPIENT = "refused@example.org"
 
 
 class RecordingHandler:
-    """Record each message; with ``shut_down_after``, refuse with 421 after that many."""
+    """
+    Record each message. With ``shut_down_after``, refuse with 421 after that
+    many. With ``dies_after``, queue that many and then, like a Postfix
+    killed mid-batch, drop the connection (``"close"``) or stop answering
+    (``"hang"``) before confirming the last one.
+    """
 
-    def __init__(self, shut_down_after=None):
+    def __init__(self, shut_down_after=None, dies_after=None, dies_how="close"):
         self.envelopes = []
         self.connections = 0
         self.shut_down_after = shut_down_after
+        self.dies_after = dies_after
+        self.dies_how = dies_how
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802
         self.connections += 1
@@ -196,6 +204,10 @@ class RecordingHandler:
             return "421 4.3.2 Service shutting down"
         envelope.authenticated = session.authenticated
         self.envelopes.append(envelope)
+        if len(self.envelopes) == self.dies_after:
+            if self.dies_how == "hang":
+                await asyncio.sleep(30)
+            server.transport.abort()
         return "250 OK"
 
 
@@ -240,8 +252,8 @@ def smtp_server_factory():
     """Start aiosmtpd servers that require AUTH; stop them after the test."""
     controllers = []
 
-    def start(*, tls=None, implicit_tls=None, shut_down_after=None):
-        handler = RecordingHandler(shut_down_after)
+    def start(*, tls=None, implicit_tls=None, **behaviour):
+        handler = RecordingHandler(**behaviour)
         port = free_port()
         options = {"authenticator": _authenticator}
         if tls is not None:
@@ -296,6 +308,46 @@ def client_certificate_server(smtp_server_factory, test_ca):
     context.verify_mode = ssl.CERT_REQUIRED
     context.load_verify_locations(test_ca.cert_path)
     return smtp_server_factory(tls=context)
+
+
+class _Gate:
+    """Opens once ``expected`` clients are connected at the same time."""
+
+    def __init__(self, expected):
+        self.expected = expected
+        self.arrived = 0
+        self.opened = asyncio.Event()
+
+
+class _GatedSMTP(SMTP):
+    async def _handle_client(self):
+        # No gate yet for the connection Controller.start() makes itself.
+        if gate := getattr(self.event_handler, "gate", None):
+            gate.arrived += 1
+            if gate.arrived >= gate.expected:
+                gate.opened.set()
+            await gate.opened.wait()
+        await super()._handle_client()
+
+
+class _GatedController(Controller):
+    def factory(self):
+        return _GatedSMTP(self.handler, **self.SMTP_kwargs)
+
+
+@pytest.fixture
+def greets_three_at_once():
+    """
+    A server that greets nobody until three clients are connected at once,
+    so that only checks that run concurrently get an answer. Returns its port.
+    """
+    handler = RecordingHandler()
+    port = free_port()
+    controller = _GatedController(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    handler.gate = _Gate(expected=3)
+    yield port
+    controller.stop()
 
 
 @pytest.fixture

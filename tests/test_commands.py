@@ -129,3 +129,32 @@ def test_sendtestemailhosts_check_reports_an_unknown_key(db):
 def test_sendtestemailhosts_needs_addresses(db):
     with pytest.raises(CommandError, match="Give a host key and at least one address"):
         _call("sendtestemailhosts", "shop")
+
+
+def test_sendtestemailhosts_all_goes_on_past_a_failing_host_and_fails_at_the_end(
+    email_host, smtp_server, refused_port
+):
+    email_host("bad", f"smtp://127.0.0.1:{refused_port}?timeout=2")
+    email_host("good", smtp_server.dsn())
+    output = io.StringIO()
+    with pytest.raises(
+        CommandError, match=r"^1 of 2 host\(s\) failed to send the test email\.$"
+    ):
+        call_command("sendtestemailhosts", "--all", "to@example.org", stdout=output)
+    assert output.getvalue().splitlines() == [
+        "FAILED  Email host 'bad': the connection was refused.",
+        "ok      Sent 1 test email through 'good' to to@example.org.",
+    ]
+    assert len(smtp_server.envelopes) == 1
+
+
+def test_sendtestemailhosts_key_gives_a_reason_not_a_traceback(
+    email_host, refused_port
+):
+    email_host("bad", f"smtp://127.0.0.1:{refused_port}?timeout=2")
+    output = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("sendtestemailhosts", "bad", "to@example.org", stdout=output)
+    assert (
+        output.getvalue() == "FAILED  Email host 'bad': the connection was refused.\n"
+    )

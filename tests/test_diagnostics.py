@@ -1,8 +1,10 @@
 """Check connection and Send test email explain failures precisely."""
 
 import pytest
+from django.urls import reverse
 
 from email_hosts import diagnostics, hosts
+from email_hosts.dsn import parse_dsn
 from tests.conftest import REFUSED_RECIPIENT
 
 
@@ -95,4 +97,38 @@ def test_refused_recipient_is_named(email_host, smtp_server):
     outcome = diagnostics.send_test_email(host, REFUSED_RECIPIENT)
     assert outcome == diagnostics.Outcome(
         ok=False, message="Email host 'shop': the server refused the recipient."
+    )
+
+
+def test_checks_of_several_hosts_run_at_once(
+    admin_client, email_host, greets_three_at_once
+):
+    selected = [
+        email_host(key, f"smtp://127.0.0.1:{greets_three_at_once}?timeout=5").pk
+        for key in ("a", "b", "c")
+    ]
+    response = admin_client.post(
+        reverse("admin:email_hosts_emailhost_changelist"),
+        {"action": "check_connection_action", "_selected_action": selected},
+        follow=True,
+    )
+    assert [str(m) for m in response.context["messages"]] == [
+        f"Email host {key!r}: the connection works." for key in ("a", "b", "c")
+    ]
+
+
+def test_a_batch_of_checks_answers_within_its_limit(silent_server):
+    host = hosts.Host(
+        key="slow",
+        source=hosts.SETTINGS,
+        transport=parse_dsn(f"smtp://127.0.0.1:{silent_server}?timeout=3"),
+        default_from="",
+    )
+    [outcome] = diagnostics.run_all(
+        [("slow", lambda: diagnostics.check_connection(host))], limit=0.5
+    )
+    assert outcome == diagnostics.Outcome(
+        ok=False,
+        message="Email host 'slow': no result within 0.5 seconds, while other hosts"
+        " were checked too. Check it on its own.",
     )

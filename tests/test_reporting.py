@@ -4,7 +4,6 @@ debug page and AdminEmailHandler mails, with DEBUG on and off.
 """
 
 import logging
-import smtplib
 import sys
 
 import django
@@ -19,6 +18,7 @@ from django.utils.log import AdminEmailHandler
 from django.views.debug import ExceptionReporter
 
 from email_hosts.backends import RoutingBackend, get_connection
+from email_hosts.exceptions import DeliveryFailed
 from email_hosts.models import EmailHost
 from email_hosts.reporting import mask_url_password
 
@@ -90,7 +90,7 @@ def routed_login_failure(db, smtp_server, settings):
     }
     settings.ADMINS = ADMINS
     return _exc_info(
-        smtplib.SMTPAuthenticationError,
+        DeliveryFailed,
         lambda: RoutingBackend().send_messages(
             [EmailMessage("Hi", "x", "a@example.com", ["to@example.org"])]
         ),
@@ -104,6 +104,7 @@ def test_admin_mail_of_a_routing_failure_hides_the_password(
     settings.DEBUG = debug
     report = _admin_mail(routed_login_failure)
     assert "RoutingBackend" in report
+    assert "SMTPAuthenticationError" in report  # The cause, with its frames.
     assert "EMAIL_HOSTS" in report
     assert SECRET not in report
 

@@ -11,6 +11,7 @@ from django.core.mail import EmailMessage
 from django.test.utils import override_settings
 
 from email_hosts.backends import RoutingBackend
+from email_hosts.exceptions import DeliveryFailed
 from email_hosts.models import EmailHost
 from tests.conftest import PASSWORD, REFUSED_RECIPIENT
 
@@ -213,7 +214,7 @@ def test_every_host_down_raises_and_fail_silently_returns_what_was_sent(
     )
     email_host("club", smtp_server.dsn(), default_from="c@example.org")
     messages = [_message("s@example.com"), _message("c@example.org")]
-    with pytest.raises(ConnectionRefusedError):
+    with pytest.raises(DeliveryFailed, match="'shop' the connection was refused"):
         RoutingBackend().send_messages(messages)
     assert RoutingBackend(fail_silently=True).send_messages(messages) == 1
 

@@ -7,7 +7,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from email_hosts import diagnostics, hosts
-from email_hosts.backends import get_connection
 from email_hosts.exceptions import EmailHostDoesNotExist, InvalidEmailHost
 
 
@@ -60,38 +59,40 @@ class Command(BaseCommand):
             raise CommandError(
                 _("Give at least one address to send the test email to.")
             )
-        for key in keys:
-            try:
-                connection = get_connection(key, fallback=False)
-            except InvalidEmailHost as exc:
-                raise CommandError(str(exc)) from None
-            message = EmailMessage(
-                subject=f"Test email from {socket.gethostname()} on {timezone.now()}",
-                body="If you're reading this, it was successful.",
-                to=addresses,
-            )
-            sent = connection.send_messages([message])
-            self.stdout.write(
-                _("Sent %(count)d test email through %(key)r to %(addresses)s.")
-                % {"count": sent, "key": key, "addresses": ", ".join(addresses)}
-            )
+        # One host's failure does not stop the others; each gets a line.
+        self._report(
+            [
+                diagnostics.send_through(
+                    key,
+                    EmailMessage(
+                        subject=f"Test email from {socket.gethostname()} on"
+                        f" {timezone.now()}",
+                        body="If you're reading this, it was successful.",
+                        to=addresses,
+                    ),
+                )
+                for key in keys
+            ],
+            _("%(failed)d of %(total)d host(s) failed to send the test email."),
+        )
 
     def _check(self, keys, *, every_host):
         keys = hosts.all_keys() if every_host else keys
         if not keys:
             raise CommandError(_("Give the keys of the hosts to check, or --all."))
-        failed = 0
-        for key in keys:
-            outcome = self._check_one(key)
-            failed += not outcome.ok
+        self._report(
+            [self._check_one(key) for key in keys],
+            _("%(failed)d of %(total)d host(s) failed the check."),
+        )
+
+    def _report(self, outcomes, summary):
+        """Print a line per host; fail at the end if any host failed."""
+        for outcome in outcomes:
             self.stdout.write(
                 f"{'ok    ' if outcome.ok else 'FAILED'}  {outcome.message}"
             )
-        if failed:
-            raise CommandError(
-                _("%(failed)d of %(total)d host(s) failed the check.")
-                % {"failed": failed, "total": len(keys)}
-            )
+        if failed := sum(not outcome.ok for outcome in outcomes):
+            raise CommandError(summary % {"failed": failed, "total": len(outcomes)})
 
     @staticmethod
     def _check_one(key):

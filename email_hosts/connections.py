@@ -1,0 +1,62 @@
+"""
+SMTP connections that know when a message's fate became unknown: after the
+final ``.`` of DATA has left and before the relay answered.
+"""
+
+import logging
+import smtplib
+from email.parser import BytesHeaderParser
+
+from email_hosts.exceptions import DeliveryUncertain
+
+
+logger = logging.getLogger("email_hosts")
+
+
+def message_id(message_bytes):
+    """Return the Message-ID of a message as sent, or a placeholder."""
+    headers = BytesHeaderParser().parsebytes(message_bytes)
+    return headers.get("Message-ID") or "(a message without Message-ID)"
+
+
+class _KnowsWhenDataLeft:
+    """
+    Raise ``DeliveryUncertain`` instead of a connection error that comes after
+    the final ``.`` of DATA was handed to the socket: the relay may have
+    queued the message, so sending it anywhere again could deliver it twice.
+    """
+
+    #: The host key, for the error and the log; the backend sets it.
+    email_host_key = None
+    _in_data = False
+    _final_dot_sent = False
+
+    def send(self, s):
+        super().send(s)
+        # data() sends its command as str and the message, ending in the
+        # final ".", as bytes.
+        if self._in_data and isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
+            self._final_dot_sent = True
+
+    def data(self, msg):
+        self._in_data, self._final_dot_sent = True, False
+        try:
+            return super().data(msg)
+        except OSError as exc:
+            if not self._final_dot_sent:
+                raise
+            uncertain = DeliveryUncertain(
+                key=self.email_host_key, message_ids=[message_id(msg)]
+            )
+            logger.error("%s", uncertain)
+            raise uncertain from exc
+        finally:
+            self._in_data = False
+
+
+class SMTP(_KnowsWhenDataLeft, smtplib.SMTP):
+    pass
+
+
+class SMTP_SSL(_KnowsWhenDataLeft, smtplib.SMTP_SSL):  # noqa: N801 -- smtplib's name
+    pass
