@@ -13,6 +13,10 @@ ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 DEFAULT_FROM_EMAIL = "webmaster@localhost"
+# Stored hosts may use only the demo's own SMTP sink; error reports mask
+# DSN passwords. See docs/security.rst.
+EMAIL_HOSTS_ALLOWED_RELAYS = ["127.0.0.1", "localhost"]
+DEFAULT_EXCEPTION_REPORTER_FILTER = "email_hosts.reporting.ExceptionReporterFilter"
 ROOT_URLCONF = "demo.urls"
 STATIC_URL = "/static/"
 DATABASES = {
