@@ -12,12 +12,18 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet --editable '.[tests]' ruff uv
 	touch $@
 
+# django-email-hosts 0.3.0 itself, which the upgrade tests run beside ours.
+UPSTREAM = .cache/upstream/django_email_hosts-0.3.0.tar.gz
+$(UPSTREAM): $(BIN)/.installed
+	$(BIN)/pip download --quiet --no-deps --no-binary :all: \
+		--dest .cache/upstream django-email-hosts==0.3.0
+
 ## Serve the demo site on http://127.0.0.1:8000/ (admin / admin).
 demo: $(BIN)/.installed
 	$(BIN)/python demo/run.py
 
 ## Run the test suite on SQLite with python3.
-test: $(BIN)/.installed
+test: $(BIN)/.installed $(UPSTREAM)
 	$(BIN)/python -m pytest -m "not browser and not wheel"
 
 ## Run the admin in headless Chromium (Debian's chromium and chromium-driver).
@@ -61,8 +67,8 @@ bench: $(BIN)/.installed
 	BENCH_DB=postgresql $(BIN)/python bench/run.py --scale-only
 
 ## Run every supported Django and Python on SQLite, PostgreSQL and MariaDB.
-matrix: $(BIN)/.installed
+matrix: $(BIN)/.installed $(UPSTREAM)
 	$(BIN)/python .ci/matrix.py
 
 clean:
-	rm -rf $(VENV) .venvs build dist docs/_build demo/demo.sqlite3
+	rm -rf $(VENV) .venvs .cache build dist docs/_build demo/demo.sqlite3

@@ -40,8 +40,6 @@ def test_mailers_builds_entries_from_email_hosts():
                 "use_tls": True,
                 "use_ssl": False,
                 "timeout": None,
-                "ssl_keyfile": "",
-                "ssl_certfile": "",
                 "default_from_email": "s@example.com",
             },
         },
