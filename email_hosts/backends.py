@@ -4,6 +4,7 @@ import contextlib
 import copy
 import logging
 import ssl
+import threading
 
 from django.conf import settings
 from django.core import mail
@@ -90,7 +91,9 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
 
     As the ``BACKEND`` of a ``MAILERS`` entry (Django 6.1), it serves the
     database row whose key is the entry's alias, and the entry's ``OPTIONS``
-    only while no such row exists.
+    only while no such row exists. It looks the row up when it first sends
+    or opens, never when it is built, as Django's backends do: so it can be
+    built in an async view or a ``SimpleTestCase``.
 
     ``ssl_cafile`` names a CA bundle to trust for this relay instead of the
     system's; ``ssl_certfile`` and ``ssl_keyfile`` a client certificate.
@@ -107,15 +110,47 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
         _resolved=False,
         **options,
     ):
+        # The entry's own options, until _resolve() asks the database.
+        self._entry = None
         if alias is not None and not _resolved:
-            options, default_from_email = self._mailer_options(
-                alias, options, default_from_email
-            )
+            self._entry = (dict(options), default_from_email, ssl_cafile)
+            self._resolve_lock = threading.Lock()
+            # Django 6.1 refuses an entry without a host; a stored row may
+            # provide it, so that question waits for _resolve() too.
+            options.setdefault("host", "")
         if alias is not None:
             # Only then: Django 6.1 warns about direct construction without one.
             options["alias"] = alias
         self.ssl_cafile = options.pop("ssl_cafile", ssl_cafile)
         super().__init__(*args, default_from_email=default_from_email, **options)
+
+    @sensitive_variables()
+    def _resolve(self):
+        """
+        Apply the stored host of this ``MAILERS`` alias, or else the entry's
+        ``OPTIONS``, once, before the first connection.
+        """
+        if self._entry is None:
+            return
+        with self._resolve_lock:
+            if self._entry is None:
+                return
+            options, default_from_email = self._mailer_options(
+                self.alias, self._entry[0], self._entry[1]
+            )
+            self.ssl_cafile = options.pop("ssl_cafile", self._entry[2])
+            # Through Django's constructor, which checks the options; nothing
+            # has been opened yet, so its fresh state loses nothing.
+            smtp.EmailBackend.__init__(
+                self, alias=self.alias, fail_silently=self.fail_silently, **options
+            )
+            self.default_from_email = default_from_email
+            self._entry = None
+
+    @sensitive_variables()
+    def send_messages(self, email_messages):
+        self._resolve()  # First: the stored row may bring a default sender.
+        return super().send_messages(email_messages)
 
     @cached_property
     def ssl_context(self):
@@ -132,6 +167,7 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
 
     @sensitive_variables()
     def open(self):
+        self._resolve()
         try:
             opened = super().open()
         except BaseException:

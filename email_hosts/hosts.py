@@ -3,6 +3,7 @@
 import dataclasses
 import functools
 
+from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import connections, router
 from django.views.decorators.debug import sensitive_variables
@@ -56,12 +57,16 @@ def transport_from_dsn(dsn, *, source, key):
 @sensitive_variables()
 def from_database(key):
     """
-    Return the host stored under ``key``, or None.
+    Return the host stored under ``key``, or None; always None while the app
+    is not in ``INSTALLED_APPS``, where ``EmailHostsBackend`` is a plain
+    SMTP backend with a default sender, as in 0.3.
 
     Costs one query on every call, so that an edit in any process is seen at
     once. Decrypting and parsing are memoized by their input (a ciphertext,
     a DSN), which every edit replaces, so no cache can go stale.
     """
+    if not apps.is_installed("email_hosts"):
+        return None
     row = _select(key)
     if row is None:
         return None

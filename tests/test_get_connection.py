@@ -7,8 +7,13 @@ import pytest
 from django.core import mail
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
-from django.test.utils import CaptureQueriesContext, override_settings
+from django.test.utils import (
+    CaptureQueriesContext,
+    modify_settings,
+    override_settings,
+)
 
+from email_hosts import hosts
 from email_hosts.backends import EmailHostsBackend, get_connection
 from email_hosts.exceptions import (
     EmailHostDoesNotExist,
@@ -171,3 +176,12 @@ def test_local_schemes_give_djangos_local_backends(email_host, dsn, module):
     backend = get_connection("dev")
     django_backend = importlib.import_module(f"django.core.mail.backends.{module}")
     assert isinstance(backend, django_backend.EmailBackend)
+
+
+def test_without_the_app_installed_no_stored_host_is_asked_for(db):
+    with (
+        modify_settings(INSTALLED_APPS={"remove": ["email_hosts"]}),
+        CaptureQueriesContext(connection) as queries,
+    ):
+        assert hosts.from_database("shop") is None
+    assert len(queries) == 0

@@ -1,5 +1,7 @@
 """Django 6.1 MAILERS: EmailHostsBackend entries ask the database first."""
 
+import asyncio
+
 import pytest
 from django.core import mail
 from django.core.mail import EmailMessage
@@ -16,6 +18,10 @@ requires_mailers = pytest.mark.skipif(
 )
 LOCMEM = {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
 OURS = "email_hosts.backends.EmailHostsBackend"
+
+
+def _send_through(backend):
+    return backend.send_messages([EmailMessage("Hi", "x", to=["to@example.org"])])
 
 
 def _send_using(alias):
@@ -85,12 +91,11 @@ def test_entry_options_serve_while_no_row_exists(db, smtp_server):
 
 
 @requires_mailers
-def test_entry_without_options_or_row_is_an_invalid_mailer(db):
-    with (
-        override_settings(MAILERS={"default": LOCMEM, "shop": {"BACKEND": OURS}}),
-        pytest.raises(mail.InvalidMailer) as excinfo,
-    ):
-        mail.mailers["shop"]
+def test_entry_without_options_or_row_is_an_invalid_mailer_when_used(db):
+    with override_settings(MAILERS={"default": LOCMEM, "shop": {"BACKEND": OURS}}):
+        backend = mail.mailers["shop"]
+        with pytest.raises(mail.InvalidMailer) as excinfo:
+            backend.send_messages([EmailMessage("Hi", "x", to=["to@example.org"])])
     assert str(excinfo.value) == (
         "MAILERS['shop']: No email host 'shop' is stored in the database, and"
         " OPTIONS define no 'host'. Add the host in the admin, or give OPTIONS."
@@ -98,24 +103,43 @@ def test_entry_without_options_or_row_is_an_invalid_mailer(db):
 
 
 @requires_mailers
-def test_entry_for_a_local_row_is_an_invalid_mailer(email_host):
+def test_entry_for_a_local_row_is_an_invalid_mailer_when_used(email_host):
     email_host("shop", "console://")
     with (
         override_settings(MAILERS={"default": LOCMEM, "shop": {"BACKEND": OURS}}),
         pytest.raises(mail.InvalidMailer, match=r"uses console://, which"),
     ):
-        mail.mailers["shop"]
+        mail.mailers["shop"].open()
 
 
 @requires_mailers
-def test_entry_resolves_a_row_with_one_query(email_host, smtp_server):
+@override_settings(MAILERS={"default": LOCMEM, "shop": {"BACKEND": OURS}})
+def test_building_an_entry_asks_no_database():
+    # No db fixture: any query would fail, as in Django's SimpleTestCase.
+    assert mail.mailers["shop"].alias == "shop"
+
+
+@requires_mailers
+@override_settings(MAILERS={"default": LOCMEM, "shop": {"BACKEND": OURS}})
+def test_building_an_entry_works_in_an_async_view():
+    async def view():
+        return mail.mailers["shop"]
+
+    assert asyncio.run(view()).alias == "shop"
+
+
+@requires_mailers
+def test_entry_resolves_a_row_with_one_query_when_it_sends(email_host, smtp_server):
     email_host("shop", smtp_server.dsn())
     with (
         override_settings(MAILERS={"default": LOCMEM, "shop": {"BACKEND": OURS}}),
         CaptureQueriesContext(connection) as queries,
     ):
-        get_connection("shop")
+        backend = get_connection("shop")
+        assert len(queries) == 0
+        _send_through(backend)
     assert len(queries) == 1
+    assert len(smtp_server.envelopes) == 1
 
 
 @requires_mailers
