@@ -26,9 +26,9 @@ from email_hosts.reporting import mask_url_password
 # Joined at run time: reports quote source lines, and must not find it there.
 SECRET = "-".join(["relay", "report", "secret"])  # noqa: FLY002
 VALID_KEY = Fernet.generate_key().decode()
-# Django < 6.1 takes (name, address) pairs; 6.1 deprecates them.
+# Django < 6.0 takes (name, address) pairs; 6.0 deprecates them.
 ADMINS = (
-    ["ops@example.com"] if django.VERSION >= (6, 1) else [("Ops", "ops@example.com")]
+    ["ops@example.com"] if django.VERSION >= (6, 0) else [("Ops", "ops@example.com")]
 )
 
 
