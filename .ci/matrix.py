@@ -1,6 +1,7 @@
 """
 Run the test suite for every supported Django and Python, on SQLite,
-PostgreSQL and MariaDB, with warnings as errors, then the migrations tests.
+PostgreSQL and MariaDB, with warnings as errors, then the migrations tests;
+and on Django 5.2 and 6.1, Django's own mail tests against our backend.
 
 A missing interpreter or an unreachable database fails the run: CI must
 never pass by skipping a cell. Usage: python .ci/matrix.py [CELL ...], where
@@ -11,6 +12,7 @@ import glob
 import os
 import subprocess
 import sys
+import tarfile
 import time
 from pathlib import Path
 
@@ -30,6 +32,10 @@ CELLS = {
 }
 DATABASES = ["sqlite", "postgresql", "mariadb"]
 UV = Path(sys.executable).parent / "uv"
+DJANGO_SDISTS = ROOT / ".cache" / "django"
+#: Cells that also run Django's own mail tests (.ci/django_mail_tests.py).
+#: 6.1's import email.errors.HeaderWriteError, which Python 3.12.1 lacks.
+DJANGO_MAIL_TESTS = {"dj52-py311", "dj61-py313"}
 
 
 def interpreter(version):
@@ -62,6 +68,27 @@ def install(cell):
     return venv / "bin" / "python"
 
 
+def django_tests(python):
+    """Return the tests of the sdist of the Django that ``python`` runs."""
+    version = subprocess.run(
+        [python, "-c", "import django; print(django.__version__)"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    tests = DJANGO_SDISTS / f"django-{version}" / "tests"
+    if not tests.exists():
+        run(
+            sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+            "--no-binary", ":all:", "--python-version", "3.12",
+            "--dest", DJANGO_SDISTS, f"django=={version}",
+        )  # fmt: skip
+        with tarfile.open(DJANGO_SDISTS / f"django-{version}.tar.gz") as sdist:
+            members = [
+                m for m in sdist if m.name.startswith(f"django-{version}/tests/")
+            ]
+            sdist.extractall(DJANGO_SDISTS, members=members, filter="data")
+    return tests
+
+
 def main(cells):
     results = []
     for cell in cells:
@@ -72,6 +99,10 @@ def main(cells):
             run(python, "-W", "error", "-m", "pytest", "-q", "-p", "no:cacheprovider",
                 "-m", "not browser and not wheel", "tests", "migrations_tests", env=env)  # fmt: skip
             results.append((cell, database, time.monotonic() - started))
+        if cell in DJANGO_MAIL_TESTS:
+            started = time.monotonic()
+            run(python, "-W", "error", ".ci/django_mail_tests.py", django_tests(python))
+            results.append((cell, "django-mail", time.monotonic() - started))
     print("\nmatrix: every cell passed")
     for cell, database, seconds in results:
         print(f"  {cell:12} {database:10} {seconds:6.1f}s")

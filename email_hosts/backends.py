@@ -6,6 +6,7 @@ import logging
 import ssl
 import threading
 
+from django.apps import apps
 from django.conf import settings
 from django.core import mail
 from django.core.mail.backends import console, dummy, locmem, smtp
@@ -85,6 +86,20 @@ def _invalid_mailer(alias, message):
     return InvalidEmailHost(message, source="MAILERS", key=alias)
 
 
+#: What a MAILERS entry's OPTIONS set on Django's SMTP backend.
+_SMTP_OPTIONS = (
+    "host",
+    "port",
+    "username",
+    "password",
+    "use_tls",
+    "use_ssl",
+    "timeout",
+    "ssl_keyfile",
+    "ssl_certfile",
+)
+
+
 class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
     """
     Django's SMTP backend with a default sender per host.
@@ -113,11 +128,17 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
         # The entry's own options, until _resolve() asks the database.
         self._entry = None
         if alias is not None and not _resolved:
-            self._entry = (dict(options), default_from_email, ssl_cafile)
-            self._resolve_lock = threading.Lock()
-            # Django 6.1 refuses an entry without a host; a stored row may
-            # provide it, so that question waits for _resolve() too.
-            options.setdefault("host", "")
+            if apps.is_installed("email_hosts"):
+                self._entry = (dict(options), default_from_email, ssl_cafile)
+                self._resolve_lock = threading.Lock()
+                # Django 6.1 refuses an entry without a host; a stored row
+                # may provide it, so that question waits for _resolve() too.
+                options.setdefault("host", "")
+            else:
+                # No stored hosts to ask for: the entry as Django builds it.
+                options, default_from_email = self._mailer_options(
+                    alias, options, default_from_email
+                )
         if alias is not None:
             # Only then: Django 6.1 warns about direct construction without one.
             options["alias"] = alias
@@ -139,11 +160,11 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
                 self.alias, self._entry[0], self._entry[1]
             )
             self.ssl_cafile = options.pop("ssl_cafile", self._entry[2])
-            # Through Django's constructor, which checks the options; nothing
-            # has been opened yet, so its fresh state loses nothing.
-            smtp.EmailBackend.__init__(
-                self, alias=self.alias, fail_silently=self.fail_silently, **options
-            )
+            # Django's constructor checks the options; a backend of its own
+            # keeps this one's state (a connection a caller set) untouched.
+            checked = smtp.EmailBackend(alias=self.alias, **options)
+            for name in _SMTP_OPTIONS:
+                setattr(self, name, getattr(checked, name))
             self.default_from_email = default_from_email
             self._entry = None
 
