@@ -12,7 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 
-from email_hosts import diagnostics, hosts, inventory
+from email_hosts import diagnostics, hosts, inventory, routing
 from email_hosts.forms import EmailHostForm
 from email_hosts.models import EmailHost
 
@@ -103,7 +103,11 @@ class EmailHostAdmin(admin.ModelAdmin):
             {"entry": entry, "overridden": entry.key in stored_keys}
             for entry in inventory.settings_entries()
         ]
-        extra_context = {**(extra_context or {}), "settings_hosts": settings_hosts}
+        extra_context = {
+            **(extra_context or {}),
+            "settings_hosts": settings_hosts,
+            "routes": [] if problem else routing.build_table().routes(),
+        }
         return super().changelist_view(request, extra_context)
 
     def render_change_form(self, request, context, *args, obj=None, **kwargs):

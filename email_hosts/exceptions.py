@@ -98,3 +98,18 @@ class DeliveryFailed(smtplib.SMTPException):
                 f" the connection broke; they are not sent again."
             )
         super().__init__(message)
+
+
+class AmbiguousSenderDomain(InvalidEmailHost):
+    """Several hosts tie for a sender domain, so no route can be chosen."""
+
+    def __init__(self, domain, keys):
+        self.domain = domain
+        self.keys = tuple(keys)
+        super().__init__(
+            f"{len(self.keys)} hosts claim {domain!r} ({', '.join(map(repr, keys))}),"
+            f" so RoutingBackend cannot choose one. List {domain!r} in the sender"
+            f" domains of the host that should send its mail.",
+            source="RoutingBackend",
+            key=domain,
+        )

@@ -34,10 +34,15 @@ class Host:
     source: str
     transport: Transport
     default_from: str
-    #: The domains whose senders this host serves, its sender's first.
+    #: The domains this host claims explicitly for RoutingBackend.
     sender_domains: tuple = ()
     #: The keys of the hosts to try, in order, when this one fails.
     backups: tuple = ()
+
+    @functools.cached_property
+    def default_domain(self):
+        """Return the default sender's domain, which the host claims by default."""
+        return domain_of(self.default_from) if self.default_from else None
 
 
 @sensitive_variables()
@@ -153,15 +158,9 @@ def _stored_host(key, dsn, default_from, sender_domains, backups):
         source=DATABASE,
         transport=transport,
         default_from=sender,
-        sender_domains=_served_domains(sender, declared or transport.sender_domains),
+        sender_domains=declared or transport.sender_domains,
         backups=backup_keys or transport.backups,
     )
-
-
-def _served_domains(sender, declared):
-    """Return the sender's domain followed by the declared ones, each once."""
-    own = domain_of(sender) if sender else None
-    return tuple(dict.fromkeys(([own] if own else []) + list(declared)))
 
 
 @sensitive_variables()
@@ -186,9 +185,7 @@ def _settings_host(key, dsn):
         source=SETTINGS,
         transport=transport,
         default_from=transport.default_from_email,
-        sender_domains=_served_domains(
-            transport.default_from_email, transport.sender_domains
-        ),
+        sender_domains=transport.sender_domains,
         backups=transport.backups,
     )
 

@@ -11,6 +11,7 @@ from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from email_hosts.domains import domain_of, parse_domains
+from email_hosts.exceptions import AmbiguousSenderDomain
 
 
 KEY = re.compile(r"^[-a-zA-Z0-9_]+$")
@@ -65,21 +66,43 @@ def find_cycle(backups, *, start=None):
     return None
 
 
+@dataclasses.dataclass(frozen=True)
+class Route:
+    """Who sends for a sender domain: one key, or the keys that tie for it."""
+
+    domain: str
+    keys: tuple
+    #: Whether the keys list the domain, or only their default senders use it.
+    explicit: bool
+
+    @property
+    def ambiguous(self):
+        return len(self.keys) > 1
+
+
 @dataclasses.dataclass
 class RoutingTable:
     """
     Every host by key, which key serves each sender domain, and each key's
     backups. Hosts that cannot be used (undecryptable, malformed) are in
     ``broken`` with the reason; their domains and backups still count.
+
+    A host claims a domain explicitly (its sender domains) or by default
+    (its default sender's domain). The one explicit claim wins; without one,
+    the one default claim. Two explicit claims, or two default claims and
+    no explicit one, leave the domain ambiguous: :meth:`key_for` refuses it.
     """
 
     hosts: dict = dataclasses.field(default_factory=dict)
     broken: dict = dataclasses.field(default_factory=dict)
     backups: dict = dataclasses.field(default_factory=dict)
-    #: The keys claiming each domain, in the order they were added.
-    claims: dict = dataclasses.field(default_factory=dict)
+    #: The keys claiming each domain explicitly, and by default.
+    explicit: dict = dataclasses.field(default_factory=dict)
+    by_default: dict = dataclasses.field(default_factory=dict)
 
-    def add(self, key, *, host=None, problem="", domains=(), backups=()):
+    def add(  # noqa: PLR0913 -- the host, or why not, and its three routing parts
+        self, key, *, host=None, problem="", domains=(), default_domain=None, backups=()
+    ):
         """Add or replace the host ``key``."""
         self.hosts.pop(key, None)
         self.broken.pop(key, None)
@@ -88,24 +111,49 @@ class RoutingTable:
         else:
             self.broken[key] = problem
         self.backups[key] = tuple(backups)
-        for claimants in self.claims.values():
-            if key in claimants:
-                claimants.remove(key)
+        for claims in (*self.explicit.values(), *self.by_default.values()):
+            if key in claims:
+                claims.remove(key)
         for domain in domains:
-            self.claims.setdefault(domain, []).append(key)
+            self.explicit.setdefault(domain, []).append(key)
+        if default_domain:
+            self.by_default.setdefault(default_domain, []).append(key)
+
+    def claimants(self, domain):
+        """Return the keys whose claim on ``domain`` counts: one, or a tie."""
+        return self.explicit.get(domain) or self.by_default.get(domain) or []
+
+    def routes(self):
+        """
+        Return a :class:`Route` for every claimed domain, in order: the key
+        that serves it, or the keys that tie for it.
+        """
+        return [
+            Route(
+                domain, tuple(sorted(self.claimants(domain))), domain in self.explicit
+            )
+            for domain in sorted(self.explicit.keys() | self.by_default.keys())
+        ]
 
     @property
     def conflicts(self):
-        """Return the domains more than one host claims, with their keys."""
-        return {domain: keys for domain, keys in self.claims.items() if len(keys) > 1}
+        """Return the ambiguous domains with the keys that tie for each."""
+        return {
+            route.domain: list(route.keys) for route in self.routes() if route.ambiguous
+        }
 
     def key_for(self, sender):
         """
-        Return the key of the host serving ``sender``'s domain, or None. Of
-        hosts in conflict (a system check error), the first added wins.
+        Return the key of the host serving ``sender``'s domain, or None.
+        Raise ``AmbiguousSenderDomain`` if several hosts tie for it.
         """
         domain = domain_of(sender)
-        return next(iter(self.claims.get(domain, ())), None) if domain else None
+        if not domain:
+            return None
+        keys = self.claimants(domain)
+        if len(keys) > 1:
+            raise AmbiguousSenderDomain(domain, sorted(keys))
+        return keys[0] if keys else None
 
     def chain(self, key):
         """Return ``key`` followed by its backups, theirs after them, each once."""
@@ -131,14 +179,25 @@ class RoutingTable:
 
 
 def _plaintext_routing(email_host):
-    """Return the domains and backups of a stored host without decrypting it."""
+    """Return the routing of a stored host, read without decrypting it."""
     try:
         declared = parse_domains(email_host.sender_domains)
         backups = parse_keys(email_host.backups)
     except ValidationError:
-        return (), ()
-    own = domain_of(email_host.default_from) if email_host.default_from else None
-    return tuple(dict.fromkeys(([own] if own else []) + list(declared))), backups
+        return {}
+    return {
+        "domains": declared,
+        "default_domain": domain_of(email_host.default_from),
+        "backups": backups,
+    }
+
+
+def _routing_of(host):
+    return {
+        "domains": host.sender_domains,
+        "default_domain": host.default_domain,
+        "backups": host.backups,
+    }
 
 
 def add_stored_host(table, email_host):
@@ -148,12 +207,9 @@ def add_stored_host(table, email_host):
     try:
         host = hosts.from_row(email_host)
     except ImproperlyConfigured as exc:
-        domains, backups = _plaintext_routing(email_host)
-        table.add(email_host.key, problem=str(exc), domains=domains, backups=backups)
+        table.add(email_host.key, problem=str(exc), **_plaintext_routing(email_host))
     else:
-        table.add(
-            host.key, host=host, domains=host.sender_domains, backups=host.backups
-        )
+        table.add(host.key, host=host, **_routing_of(host))
 
 
 def build_table(*, exclude=None):
@@ -171,7 +227,7 @@ def build_table(*, exclude=None):
         except ImproperlyConfigured as exc:
             table.add(key, problem=str(exc))
         else:
-            table.add(key, host=host, domains=host.sender_domains, backups=host.backups)
+            table.add(key, host=host, **_routing_of(host))
     for email_host in EmailHost.objects.exclude(pk=exclude).order_by("key"):
         add_stored_host(table, email_host)
     return table
@@ -179,19 +235,25 @@ def build_table(*, exclude=None):
 
 def validate_stored_host(email_host):
     """
-    Raise ``ValidationError`` by field if saving ``email_host`` would give a
-    sender domain two hosts, name a backup that does not exist, or close a
-    cycle of backups.
+    Raise ``ValidationError`` by field if saving ``email_host`` would list a
+    sender domain that another host lists too, name a backup that does not
+    exist, or close a cycle of backups. Sharing a default sender's domain is
+    fine: hosts picked by key need no routing.
     """
     table = build_table(exclude=email_host.pk)
     add_stored_host(table, email_host)
     errors = {}
     if taken := {
-        domain: keys[0]
-        for domain, keys in table.conflicts.items()
-        if email_host.key in keys and keys[0] != email_host.key
+        domain: other
+        for domain, keys in table.explicit.items()
+        if email_host.key in keys
+        for other in keys
+        if other != email_host.key
     }:
-        errors["sender_domains"] = _("%(domains)s already served by %(keys)s.") % {
+        errors["sender_domains"] = _(
+            "%(domains)s already listed by %(keys)s: one host per domain."
+            " Remove it here or there; the other host can be a backup."
+        ) % {
             "domains": ", ".join(sorted(taken)),
             "keys": ", ".join(sorted(set(taken.values()))),
         }

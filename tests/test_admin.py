@@ -366,3 +366,24 @@ def test_diagnostics_refuse_a_post_without_csrf_token(
     strict_client.force_login(admin_user)
     host = email_host("shop", smtp_server.dsn())
     assert strict_client.post(_check_url(host)).status_code == 403
+
+
+@override_settings(
+    EMAIL_HOSTS={"club": "smtp://smtp.example.org?_sender_domains=example.org"}
+)
+def test_changelist_shows_who_sends_for_each_domain(admin_client, email_host):
+    email_host("transactional", "smtp://a.example.com", default_from="t@example.com")
+    email_host("newsletter", "smtp://b.example.com", default_from="n@example.com")
+    email_host("shop", "smtp://c.example.com", default_from="s@example.net")
+    response = admin_client.get(CHANGELIST)
+    assert [
+        (route.domain, route.keys, route.ambiguous)
+        for route in response.context["routes"]
+    ] == [
+        ("example.com", ("newsletter", "transactional"), True),
+        ("example.net", ("shop",), False),
+        ("example.org", ("club",), False),
+    ]
+    html = response.content.decode()
+    assert "Nobody: several hosts tie (newsletter, transactional)" in html
+    assert "listed in its sender domains" in html

@@ -189,34 +189,35 @@ def test_database_checks_wait_for_migrate_to_create_the_table():
     EMAIL_HOSTS={
         "shop": "smtp://smtp.example.com?_default_from_email=shop@example.com",
         "club": "smtp://smtp.example.org?_sender_domains=Example.COM&_backups=news",
-        "news": "smtp://smtp.example.net?_backups=club",
+        "news": "smtp://smtp.example.net?_backups=club&_sender_domains=example.com",
         "lone": "smtp://smtp.example.info?_backups=gone",
     },
     EMAIL_HOSTS_FALLBACK="missing",
 )
 def test_routing_checks(db):
     assert _messages(databases=["default"]) == [
-        checks.Error(
-            "The sender domain 'example.com' is claimed by the email hosts 'club',"
-            " 'shop'; RoutingBackend uses 'club'.",
-            hint="Give each domain to one host; the other can list it as a backup.",
-            id="email_hosts.E007",
+        checks.Warning(
+            "RoutingBackend cannot choose a host for the sender domain"
+            " 'example.com': 'club', 'news' claim it explicitly.",
+            hint="List the domain in the sender domains of the one host that"
+            " should send its mail.",
+            id="email_hosts.W007",
         ),
-        checks.Error(
+        checks.Warning(
             "The backups of the email hosts go round in a circle: club -> news -> club.",
             hint="Remove one of these backups.",
-            id="email_hosts.E008",
+            id="email_hosts.W008",
         ),
-        checks.Error(
+        checks.Warning(
             "Email host 'lone' names the backup 'gone', which does not exist.",
             hint="Add the host, or remove it from the backups.",
-            id="email_hosts.E009",
+            id="email_hosts.W009",
         ),
-        checks.Error(
+        checks.Warning(
             "EMAIL_HOSTS_FALLBACK names 'missing', which is no email host.",
             hint="Set it to the key of a stored or EMAIL_HOSTS host, or to None"
             " for Django's default backend.",
-            id="email_hosts.E010",
+            id="email_hosts.W010",
         ),
     ]
 

@@ -5,13 +5,14 @@ import logging
 import pytest
 from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.models import User
-from django.core import mail
+from django.core import checks, mail
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
+from django.core.management import call_command
 from django.test.utils import override_settings
 
-from email_hosts.backends import RoutingBackend
-from email_hosts.exceptions import DeliveryFailed
+from email_hosts.backends import RoutingBackend, get_connection
+from email_hosts.exceptions import AmbiguousSenderDomain, DeliveryFailed
 from email_hosts.models import EmailHost
 from tests.conftest import PASSWORD, REFUSED_RECIPIENT
 
@@ -222,11 +223,6 @@ def test_every_host_down_raises_and_fail_silently_returns_what_was_sent(
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [
-        (
-            {"sender_domains": "example.org"},
-            "sender_domains",
-            "example.org already served by club.",
-        ),
         ({"backups": "nope"}, "backups", "No email host nope."),
         (
             {"backups": "club"},
@@ -272,3 +268,74 @@ def test_password_reset_on_a_two_domain_site_leaves_through_the_right_relay(rela
         b"https://example.org/accounts/reset/"
         in relays["club"].envelopes[0].original_content
     )
+
+
+# Several hosts for one sender domain
+
+
+@pytest.fixture
+def two_streams(email_host, smtp_server_factory):
+    """A transactional and a newsletter relay, both sending from example.com."""
+    transactional, newsletter = smtp_server_factory(), smtp_server_factory()
+    email_host("transactional", transactional.dsn(), default_from="t@example.com")
+    email_host("newsletter", newsletter.dsn(), default_from="news@example.com")
+    return transactional, newsletter
+
+
+def test_two_hosts_may_share_a_default_senders_domain(two_streams):
+    transactional, newsletter = two_streams
+    get_connection("newsletter").send_messages([_message("")])
+    get_connection("transactional").send_messages([_message("")])
+    assert (_senders(newsletter), _senders(transactional)) == (
+        ["news@example.com"],
+        ["t@example.com"],
+    )
+
+
+def test_routing_refuses_to_guess_between_default_senders(two_streams):
+    with pytest.raises(AmbiguousSenderDomain) as excinfo:
+        RoutingBackend().send_messages([_message("a@example.com")])
+    assert str(excinfo.value) == (
+        "RoutingBackend['example.com']: 2 hosts claim 'example.com'"
+        " ('newsletter', 'transactional'), so RoutingBackend cannot choose one."
+        " List 'example.com' in the sender domains of the host that should send"
+        " its mail."
+    )
+    assert [server.envelopes for server in two_streams] == [[], []]
+
+
+def test_an_explicit_claim_wins_over_default_senders(two_streams):
+    transactional, newsletter = two_streams
+    EmailHost.objects.filter(key="transactional").update(sender_domains="example.com")
+    RoutingBackend().send_messages([_message("a@example.com")])
+    assert (_senders(transactional), newsletter.envelopes) == (["a@example.com"], [])
+
+
+def test_listing_a_domain_another_host_lists_is_a_validation_error(two_streams):
+    EmailHost.objects.filter(key="transactional").update(sender_domains="example.com")
+    newsletter = EmailHost.objects.get(key="newsletter")
+    newsletter.sender_domains = "example.com"
+    with pytest.raises(ValidationError) as excinfo:
+        newsletter.full_clean()
+    assert excinfo.value.message_dict == {
+        "sender_domains": [
+            (
+                "example.com already listed by transactional: one host per domain."
+                " Remove it here or there; the other host can be a backup."
+            )
+        ]
+    }
+
+
+@override_settings(
+    EMAIL_HOSTS={
+        "transactional": "smtp://a.example.com?_sender_domains=example.com",
+        "newsletter": "smtp://b.example.com?_sender_domains=example.com",
+    }
+)
+def test_no_routing_rule_makes_migrate_fail(db):
+    for _run in range(2):
+        call_command("migrate", verbosity=0)
+    assert [
+        m.id for m in checks.run_checks(databases=["default"]) if m.id.endswith("W007")
+    ] == ["email_hosts.W007"]
