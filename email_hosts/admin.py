@@ -12,9 +12,10 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 
-from email_hosts import diagnostics, hosts, inventory, routing
+from email_hosts import diagnostics, hosts, inventory
 from email_hosts.forms import EmailHostForm
 from email_hosts.models import EmailHost
+from email_hosts.routing.table import build_table
 
 
 SECRET_FIELDS = ("password", "pasted_dsn")
@@ -106,7 +107,7 @@ class EmailHostAdmin(admin.ModelAdmin):
         extra_context = {
             **(extra_context or {}),
             "settings_hosts": settings_hosts,
-            "routes": [] if problem else routing.build_table().routes(),
+            "routes": [] if problem else build_table().routes(),
         }
         return super().changelist_view(request, extra_context)
 

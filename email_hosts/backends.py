@@ -1,6 +1,8 @@
-"""Mail backends that send through a named email host, and ``get_connection``."""
+"""
+Mail backends that send through one named email host, and
+``get_connection``. Routing by sender lives in :mod:`email_hosts.routing`.
+"""
 
-import contextlib
 import copy
 import logging
 import ssl
@@ -10,24 +12,16 @@ from django.apps import apps
 from django.conf import settings
 from django.core import mail
 from django.core.mail.backends import console, dummy, locmem, smtp
-from django.core.mail.backends.base import BaseEmailBackend
 from django.utils.functional import cached_property
-from django.utils.module_loading import import_string
 from django.views.decorators.debug import sensitive_variables
 
-from email_hosts import conf, connections, failures, hosts, routing
-from email_hosts.exceptions import (
-    DeliveryFailed,
-    DeliveryUncertain,
-    EmailHostDoesNotExist,
-    InvalidEmailHost,
-)
+from email_hosts import conf, connections, hosts
+from email_hosts.exceptions import EmailHostDoesNotExist, invalid_mailer
 
 
-__all__ = ["EmailHostsBackend", "RoutingBackend", "get_connection", "parse_conf"]
+__all__ = ["EmailHostsBackend", "get_connection", "parse_conf"]
 
 logger = logging.getLogger("email_hosts")
-_UNSET = object()
 
 
 def parse_conf(settings):
@@ -77,13 +71,6 @@ class _DefaultFromMixin:
                 for message in email_messages
             ]
         )
-
-
-def _invalid_mailer(alias, message):
-    if invalid_mailer := getattr(mail, "InvalidMailer", None):
-        return invalid_mailer(message, alias=alias)
-    # Django < 6.1
-    return InvalidEmailHost(message, source="MAILERS", key=alias)
 
 
 #: What a MAILERS entry's OPTIONS set on Django's SMTP backend.
@@ -207,7 +194,7 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
     def _mailer_options(alias, options, default_from_email):
         if host := hosts.from_database(alias):
             if not host.transport.is_smtp:
-                raise _invalid_mailer(
+                raise invalid_mailer(
                     alias,
                     f"The email host {alias!r} uses {host.transport.scheme}://,"
                     f" which EmailHostsBackend cannot send with. Use an smtp:// or"
@@ -218,7 +205,7 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
                 host.default_from,
             )
         if options.get("host") is None:
-            raise _invalid_mailer(
+            raise invalid_mailer(
                 alias,
                 f"No email host {alias!r} is stored in the database, and OPTIONS"
                 f" define no 'host'. Add the host in the admin, or give OPTIONS.",
@@ -311,167 +298,3 @@ def get_connection(key, *, fallback=True):
         key,
     )
     return _default_backend()
-
-
-class RoutingBackend(BaseEmailBackend):
-    """
-    Send each message through the host that serves the domain of its sender,
-    and through that host's backups, in order, if it cannot be reached.
-
-    Use it as ``EMAIL_BACKEND`` or as a ``MAILERS`` entry. ``fallback`` (or
-    ``EMAIL_HOSTS_FALLBACK``) is the key of the host for senders no host
-    serves; without one, such mail goes to Django's default backend.
-    """
-
-    def __init__(self, fail_silently=False, *, fallback=_UNSET, **kwargs):  # noqa: FBT002 -- Django's signature
-        # Django 6.1 deprecates fail_silently in BaseEmailBackend; keep our own.
-        super().__init__(**kwargs)
-        self.fail_silently = fail_silently
-        self.fallback = conf.routing_fallback() if fallback is _UNSET else fallback
-        self.alias = kwargs.get("alias")
-        if self.fallback is None and self.alias == "default":
-            raise _invalid_mailer(
-                self.alias,
-                "RoutingBackend as the default mailer needs a fallback host for"
-                " senders no host serves: set OPTIONS['fallback'] or"
-                " EMAIL_HOSTS_FALLBACK to a host key.",
-            )
-
-    def send_messages(self, email_messages):
-        if not email_messages:
-            return 0
-        table = routing.build_table()
-        groups = {}
-        for message in email_messages:
-            key = table.key_for(message.from_email) or self.fallback
-            groups.setdefault(key, []).append(message)
-        return sum(
-            self._deliver(table, key, group)
-            if key is not None
-            else self._django_default().send_messages(group)
-            for key, group in groups.items()
-        )
-
-    def _django_default(self):
-        if hasattr(settings, "MAILERS"):
-            return mail.mailers.default
-        # Django < 6.1
-        path = settings.EMAIL_BACKEND
-        if path == f"{__name__}.{type(self).__qualname__}":
-            path = "django.core.mail.backends.smtp.EmailBackend"
-        return import_string(path)(fail_silently=self.fail_silently)
-
-    def _deliver(self, table, key, messages):
-        chain = table.chain(key)
-        if not chain:
-            raise InvalidEmailHost(
-                "No such email host; RoutingBackend's fallback must name one.",
-                source="EMAIL_HOSTS_FALLBACK",
-                key=key,
-            )
-        # The first host's sender, also when a backup sends: the From stays.
-        sender = table.hosts[key].default_from if key in table.hosts else ""
-        pending = [with_default_sender(message, sender) for message in messages]
-        sent, attempts, uncertain = 0, [], []
-        for position, current in enumerate(chain):
-            rest = chain[position + 1 :]
-            if current in table.broken:
-                failure = InvalidEmailHost(
-                    table.broken[current], source="email_hosts", key=current
-                )
-                attempts.append((current, failure, table.broken[current]))
-                self._log_failover(current, table.broken[current], rest, len(pending))
-                continue
-            host = table.hosts[current]
-            backend = backend_for(host)
-            try:
-                count, failure = self._send_pending(backend, pending, uncertain)
-            finally:
-                _close_quietly(backend)
-            sent += count
-            if failure is None:
-                break
-            timeout = host.transport.timeout or conf.default_timeout()
-            reason = failures.explain(failure, timeout=timeout)
-            attempts.append((current, failure, reason))
-            self._log_failover(current, reason, rest, len(pending))
-        self._raise_unless_silent(attempts, pending, uncertain)
-        return sent
-
-    def _raise_unless_silent(self, attempts, pending, uncertain):
-        """
-        Raise what went wrong with a chain: every host failing, or messages
-        whose fate is unknown. ``fail_silently`` hides send errors, never
-        configuration errors.
-        """
-        failures_ = [failure for _key, failure, _reason in attempts]
-        configuration_errors = [f for f in failures_ if isinstance(f, InvalidEmailHost)]
-        if pending and len(configuration_errors) == len(attempts) == 1:
-            raise configuration_errors[0]
-        if pending:
-            error = DeliveryFailed(
-                attempts=[(key, reason) for key, _failure, reason in attempts],
-                unsent=len(pending),
-                uncertain=uncertain,
-            )
-            if configuration_errors or not self.fail_silently:
-                raise error from attempts[-1][1]
-        elif uncertain and not self.fail_silently:
-            [first, *_] = [f for f in failures_ if isinstance(f, DeliveryUncertain)]
-            raise DeliveryUncertain(key=first.key, message_ids=uncertain)
-
-    def _send_pending(self, backend, pending, uncertain):
-        """
-        Send ``pending`` over one connection, removing each message as it is
-        accepted. Return how many were sent, and the failure that stopped this
-        host, if another host may succeed where it failed. A message the relay
-        may have accepted leaves ``pending`` for ``uncertain``: never twice.
-        """
-        sent = 0
-        try:
-            backend.open()
-            while pending:
-                try:
-                    sent += backend.send_messages(pending[:1])
-                except DeliveryUncertain as exc:
-                    pending.pop(0)
-                    uncertain.extend(exc.message_ids)
-                    return sent, exc  # The connection is gone; the rest go on.
-                except Exception as exc:
-                    if failures.is_transient(exc):
-                        raise
-                    # A permanent refusal: another host would refuse it too.
-                    pending.pop(0)
-                    if not self.fail_silently:
-                        raise
-                else:
-                    pending.pop(0)
-        except Exception as exc:
-            if not failures.is_transient(exc):
-                raise
-            return sent, exc
-        return sent, None
-
-    @staticmethod
-    def _log_failover(key, reason, rest, pending):
-        if rest:
-            logger.warning(
-                "Email host %r failed (%s); sending %d message(s) through %r instead.",
-                key,
-                reason,
-                pending,
-                rest[0],
-            )
-        else:
-            logger.error(
-                "Email host %r failed (%s) and has no backup left; %d message(s) unsent.",
-                key,
-                reason,
-                pending,
-            )
-
-
-def _close_quietly(backend):
-    # The connection may already be broken; closing must not hide why.
-    with contextlib.suppress(OSError):
-        backend.close()

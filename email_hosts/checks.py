@@ -7,8 +7,9 @@ from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connections, router
 
-from email_hosts import conf, fields, hosts, reporting, routing
+from email_hosts import conf, fields, hosts, reporting
 from email_hosts.exceptions import EmailHostUndecryptable, RelayNotAllowed
+from email_hosts.routing.table import build_table, find_cycle
 
 
 TAG = "email_hosts"
@@ -343,7 +344,7 @@ def check_routing(app_configs, databases=None, **kwargs):
     if not _stored_hosts(databases or []):
         return []
     try:
-        table = routing.build_table()
+        table = build_table()
     except ImproperlyConfigured:
         return []  # E002 reports it.
     messages = [
@@ -357,7 +358,7 @@ def check_routing(app_configs, databases=None, **kwargs):
         )
         for domain, keys in sorted(table.conflicts.items())
     ]
-    if cycle := routing.find_cycle(table.backups):
+    if cycle := find_cycle(table.backups):
         messages.append(
             checks.Warning(
                 f"The backups of the email hosts go round in a circle: {' -> '.join(cycle)}.",

@@ -2,6 +2,7 @@
 
 import smtplib
 
+from django.core import mail
 from django.core.exceptions import ImproperlyConfigured
 
 
@@ -113,3 +114,11 @@ class AmbiguousSenderDomain(InvalidEmailHost):
             source="RoutingBackend",
             key=domain,
         )
+
+
+def invalid_mailer(alias, message):
+    """Return the error for a ``MAILERS`` entry that cannot be served."""
+    if error_class := getattr(mail, "InvalidMailer", None):
+        return error_class(message, alias=alias)
+    # Django < 6.1
+    return InvalidEmailHost(message, source="MAILERS", key=alias)

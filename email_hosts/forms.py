@@ -25,6 +25,7 @@ from email_hosts.dsn import (
 from email_hosts.fields import UndecryptableValue
 from email_hosts.models import EmailHost
 from email_hosts.relays import is_ip_literal
+from email_hosts.routing.table import validate_stored_host
 
 
 KIND_CHOICES = [
@@ -264,10 +265,21 @@ class EmailHostForm(forms.ModelForm):
             return None
         return transport
 
+    def _post_clean(self):
+        super()._post_clean()
+        # Routing is checked here, not by the model: a host picked by key
+        # needs no routing, and the model sits below the routing rules.
+        try:
+            validate_stored_host(self.instance)
+        except ValidationError as exc:
+            self._update_errors(exc)
+
     def _add_dsn_error(self, exc):
         field = ERROR_FIELDS.get(exc.code)
-        if exc.code.startswith("dsn_credentials"):
-            field = "username" if exc.params.get("what") == "user name" else "password"
+        if exc.code.startswith("dsn_user_"):
+            field = "username"
+        elif exc.code.startswith("dsn_password_"):
+            field = "password"
         elif exc.code == "dsn_tls_file":
             field = exc.params["name"]
         self.add_error(field, exc)

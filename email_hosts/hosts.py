@@ -17,8 +17,8 @@ from email_hosts.exceptions import (
     RelayNotAllowed,
 )
 from email_hosts.fields import UndecryptableValue, decrypt
+from email_hosts.keys import parse_keys
 from email_hosts.relays import is_allowed
-from email_hosts.routing import parse_keys
 from email_hosts.senders import validate_sender
 
 

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from email_hosts.domains import validate_domains
 from email_hosts.dsn import validate_dsn
 from email_hosts.fields import EncryptedDSNField
-from email_hosts.routing import validate_keys, validate_stored_host
+from email_hosts.keys import validate_keys
 from email_hosts.senders import validate_sender
 
 
@@ -79,7 +79,3 @@ class EmailHost(models.Model):
 
     def natural_key(self):
         return (self.key,)
-
-    def clean(self):
-        super().clean()
-        validate_stored_host(self)

@@ -13,9 +13,10 @@ from django.test.utils import override_settings
 from django.urls import reverse
 
 from email_hosts import relays
-from email_hosts.backends import RoutingBackend, get_connection
+from email_hosts.backends import get_connection
 from email_hosts.exceptions import RelayNotAllowed
 from email_hosts.models import EmailHost
+from email_hosts.routing import RoutingBackend
 
 
 ADD = reverse("admin:email_hosts_emailhost_add")

@@ -10,8 +10,8 @@ from django.core.mail import EmailMessage
 from django.core.management import get_commands
 from django.test.utils import override_settings
 
-from email_hosts import routing
 from email_hosts.models import EmailHost
+from email_hosts.routing.table import build_table
 
 
 ROOT = Path(__file__).parents[1]
@@ -86,7 +86,7 @@ def test_routing_settings(db):
         EMAIL_HOSTS=settings["EMAIL_HOSTS"],
         EMAIL_HOSTS_FALLBACK=settings["EMAIL_HOSTS_FALLBACK"],
     ):
-        table = routing.build_table()
+        table = build_table()
         messages = [
             m
             for m in checks.run_checks(databases=["default"])
@@ -99,7 +99,7 @@ def test_routing_settings(db):
     assert table.chain("shop") == ["shop", "spare"]
     assert messages == []
     backend = settings.get("EMAIL_BACKEND") or settings["MAILERS"]["default"]["BACKEND"]
-    assert backend == "email_hosts.backends.RoutingBackend"
+    assert backend == "email_hosts.routing.RoutingBackend"
 
 
 def test_rotation_settings(monkeypatch):

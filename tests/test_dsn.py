@@ -139,10 +139,10 @@ def test_numeric_password_without_host_is_not_quoted_as_a_port():
     [
         (
             f"smtp://user:{quote('pässwörd')}{SECRET}@smtp.example.com",
-            "dsn_credentials_non_ascii",
+            "dsn_password_non_ascii",
         ),
-        (f"smtp://us%C3%A9r:{SECRET}@smtp.example.com", "dsn_credentials_non_ascii"),
-        (f"smtp://user:{SECRET}%0D%0A@smtp.example.com", "dsn_credentials_control"),
+        (f"smtp://us%C3%A9r:{SECRET}@smtp.example.com", "dsn_user_non_ascii"),
+        (f"smtp://user:{SECRET}%0D%0A@smtp.example.com", "dsn_password_control"),
         (f"smtp://user:{SECRET}/x@smtp.example.com", "dsn_unquoted_credentials"),
         (f"smtp://user:{SECRET}?x@smtp.example.com", "dsn_unquoted_credentials"),
         (f"smtp://user:{SECRET}#x@smtp.example.com", "dsn_unquoted_credentials"),

@@ -9,8 +9,9 @@ from email import message_from_bytes
 import pytest
 from django.core.mail import EmailMessage
 
-from email_hosts.backends import RoutingBackend, get_connection
+from email_hosts.backends import get_connection
 from email_hosts.exceptions import DeliveryFailed, DeliveryUncertain
+from email_hosts.routing import RoutingBackend
 
 
 def _messages(count):

@@ -17,10 +17,11 @@ from django.test.utils import override_settings
 from django.utils.log import AdminEmailHandler
 from django.views.debug import ExceptionReporter
 
-from email_hosts.backends import RoutingBackend, get_connection
+from email_hosts.backends import get_connection
 from email_hosts.exceptions import DeliveryFailed
 from email_hosts.models import EmailHost
 from email_hosts.reporting import mask_url_password
+from email_hosts.routing import RoutingBackend
 
 
 # Joined at run time: reports quote source lines, and must not find it there.

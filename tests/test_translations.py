@@ -5,10 +5,12 @@ import gettext
 import re
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from django.test.utils import override_settings
 from django.urls import reverse
 from django.utils import translation
 
+from email_hosts.dsn import parse_dsn
 from email_hosts.models import EmailHost
 
 
@@ -91,3 +93,19 @@ def test_the_admin_speaks_german(admin_client, email_host):
     )
     assert "Verbindung prüfen" in change.content.decode()
     assert "E-Mail-Hosts" in changelist.content.decode()
+
+
+def test_transport_summaries_and_credential_errors_are_german_throughout():
+    with translation.override("de"):
+        summary = parse_dsn("smtp://mx.example.com").summary()
+        [message] = _errors_of("smtp://user:p%C3%A4ss@smtp.example.com")
+    assert summary == "smtp://mx.example.com:25 (kein TLS)"
+    assert message.startswith("Das Passwort muss aus ASCII-Zeichen bestehen")
+
+
+def _errors_of(dsn):
+    try:
+        parse_dsn(dsn)
+    except ValidationError as exc:
+        return exc.messages
+    return []

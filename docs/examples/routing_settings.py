@@ -15,9 +15,9 @@ EMAIL_HOSTS_FALLBACK = "shop"
 if django.VERSION >= (6, 1):
     MAILERS = {
         "default": {
-            "BACKEND": "email_hosts.backends.RoutingBackend",
+            "BACKEND": "email_hosts.routing.RoutingBackend",
             "OPTIONS": {"fallback": "shop"},
         },
     }
 else:
-    EMAIL_BACKEND = "email_hosts.backends.RoutingBackend"
+    EMAIL_BACKEND = "email_hosts.routing.RoutingBackend"

@@ -3,7 +3,7 @@
 import email_hosts.domains
 import email_hosts.dsn
 import email_hosts.fields
-import email_hosts.routing
+import email_hosts.keys
 import email_hosts.senders
 from django.db import migrations, models
 
@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
                 ('dsn', email_hosts.fields.EncryptedDSNField(help_text='For example submission://user:password@smtp.example.com:587?timeout=10. Stored encrypted.', validators=[email_hosts.dsn.validate_dsn], verbose_name='DSN')),
                 ('default_from', models.CharField(blank=True, help_text='Used when a message has no sender of its own, for example Shop &lt;shop@example.com&gt;. Wins over _default_from_email in the DSN.', max_length=254, validators=[email_hosts.senders.validate_sender], verbose_name='default sender')),
                 ('sender_domains', models.CharField(blank=True, help_text="Mail from these domains leaves through this host when sent with RoutingBackend, besides the default sender's domain. Separate them with commas.", max_length=1000, validators=[email_hosts.domains.validate_domains], verbose_name='sender domains')),
-                ('backups', models.CharField(blank=True, help_text='Keys of the hosts to try, in order, when this one cannot be reached or refuses the login. Separate them with commas.', max_length=1000, validators=[email_hosts.routing.validate_keys], verbose_name='backup hosts')),
+                ('backups', models.CharField(blank=True, help_text='Keys of the hosts to try, in order, when this one cannot be reached or refuses the login. Separate them with commas.', max_length=1000, validators=[email_hosts.keys.validate_keys], verbose_name='backup hosts')),
                 ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
                 ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
             ],

@@ -1,42 +1,18 @@
 """
 Which host sends a message: by the domain of its sender, with an ordered
 list of backups per host. Builds one table per batch from the database and
-``EMAIL_HOSTS``.
+``EMAIL_HOSTS``, and checks a stored host's routing before it is saved.
 """
 
 import dataclasses
-import re
 
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from email_hosts import conf, hosts
 from email_hosts.domains import domain_of, parse_domains
 from email_hosts.exceptions import AmbiguousSenderDomain
-
-
-KEY = re.compile(r"^[-a-zA-Z0-9_]+$")
-
-
-def parse_keys(text):
-    """Return the host keys in a comma- or space-separated list, in order."""
-    keys = []
-    for item in re.split(r"[\s,]+", text.strip()):
-        if not item:
-            continue
-        if not KEY.match(item):
-            raise ValidationError(
-                _("%(key)r is not a host key: use letters, digits, - and _."),
-                code="key_invalid",
-                params={"key": item},
-            )
-        if item not in keys:
-            keys.append(item)
-    return tuple(keys)
-
-
-def validate_keys(text):
-    """Validator for fields that hold a list of host keys."""
-    parse_keys(text)
+from email_hosts.keys import parse_keys
 
 
 def find_cycle(backups, *, start=None):
@@ -202,8 +178,6 @@ def _routing_of(host):
 
 def add_stored_host(table, email_host):
     """Add an ``EmailHost`` row to ``table``, broken if it cannot be used."""
-    from email_hosts import hosts  # noqa: PLC0415 -- hosts imports this module
-
     try:
         host = hosts.from_row(email_host)
     except ImproperlyConfigured as exc:
@@ -217,8 +191,7 @@ def build_table(*, exclude=None):
     Return the routing table of every ``EMAIL_HOSTS`` entry and every stored
     host (one query); a stored host replaces a setting with its key.
     """
-    from email_hosts import conf, hosts  # noqa: PLC0415 -- hosts imports this module
-    from email_hosts.models import EmailHost  # noqa: PLC0415
+    from email_hosts.models import EmailHost  # noqa: PLC0415 -- apps not ready at import
 
     table = RoutingTable()
     for key in sorted(conf.email_hosts()):
