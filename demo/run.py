@@ -1,9 +1,12 @@
 """
-`make demo`: migrate, create the demo admin and a host that points at a
-local SMTP server which prints what it receives, then serve the admin.
-Ctrl-C stops everything.
+`make demo`: migrate, create the demo admin and hosts, start three local
+relays that print what they receive, send one message per sender domain
+through RoutingBackend (one of them by way of a backup), then serve the admin. Ctrl-C stops everything.
+
+``python demo/run.py --once`` stops after the sample messages.
 """
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -12,56 +15,101 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "demo.settings")
 
-SMTP_PORT = 1025
 SITE = "127.0.0.1:8000"
+SENDERS = (
+    "Shop <shop@example.com>",
+    "Club <club@example.org>",
+    "News <news@example.net>",
+)
 
 
 class PrintingHandler:
+    """Print each mail with the name of the relay it arrived at."""
+
+    def __init__(self, name, port):
+        self.label = f"{name} (127.0.0.1:{port})"
+
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 -- aiosmtpd API
         print(
-            f"\n--- mail from {envelope.mail_from} to {', '.join(envelope.rcpt_tos)} ---"
+            f"\n--- {self.label} received mail from {envelope.mail_from}"
+            f" to {', '.join(envelope.rcpt_tos)} ---"
         )
         print(envelope.content.decode("utf-8", "replace").rstrip())
         print("--- end of mail ---\n", flush=True)
         return "250 Message accepted for delivery"
 
 
-def main():
-    import django  # noqa: PLC0415 -- after DJANGO_SETTINGS_MODULE is set
-    from aiosmtpd.controller import Controller  # noqa: PLC0415
-    from django.core.management import call_command  # noqa: PLC0415
-
-    django.setup()
+def create_demo_data():
+    from django.conf import settings  # noqa: PLC0415 -- after setup
     from django.contrib.auth.models import User  # noqa: PLC0415
+    from django.core.management import call_command  # noqa: PLC0415
 
     from email_hosts.models import EmailHost  # noqa: PLC0415
 
     call_command("migrate", verbosity=0)
     if not User.objects.filter(username="admin").exists():
         User.objects.create_superuser("admin", "admin@example.com", "admin")
+    # Overrides EMAIL_HOSTS["shop"] (a relay that is down) without a deploy.
     EmailHost.objects.get_or_create(
-        key="demo",
+        key="shop",
         defaults={
-            "dsn": f"smtp://127.0.0.1:{SMTP_PORT}?timeout=5",
-            "default_from": "Demo <demo@example.com>",
+            "dsn": settings.DEMO_STORED_SHOP,
+            "default_from": "Shop <shop@example.com>",
         },
     )
 
-    controller = Controller(PrintingHandler(), hostname="127.0.0.1", port=SMTP_PORT)
-    controller.start()
-    print(
-        f"Demo SMTP server on 127.0.0.1:{SMTP_PORT}; mail it receives is printed here.\n"
-        f"Open http://{SITE}/ and log in as admin / admin (demo only).\n"
-        "Open the host 'demo' and click 'Send test email'. Ctrl-C stops everything.\n",
-        flush=True,
-    )
+
+def start_relays():
+    from aiosmtpd.controller import Controller  # noqa: PLC0415
+    from django.conf import settings  # noqa: PLC0415
+
+    controllers = [
+        Controller(PrintingHandler(name, port), hostname="127.0.0.1", port=port)
+        for port, name in settings.DEMO_RELAYS.items()
+    ]
+    for controller in controllers:
+        controller.start()
+    return controllers
+
+
+def send_samples():
+    """Send one message per sender domain, as Django's own mail would go."""
+    from django.core.mail import send_mail  # noqa: PLC0415
+
+    for sender in SENDERS:
+        print(f"Sending as {sender} through RoutingBackend ...", flush=True)
+        send_mail(
+            "Routed by its sender", "Hello from the demo.", sender, ["you@example.net"]
+        )
+
+
+def main(*, once=False):
+    import django  # noqa: PLC0415 -- after DJANGO_SETTINGS_MODULE is set
+
+    django.setup()
+    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+    create_demo_data()
+    controllers = start_relays()
     try:
+        send_samples()
+        if once:
+            return
+        from django.core.management import call_command  # noqa: PLC0415
+
+        print(
+            f"Open http://{SITE}/ and log in as admin / admin (demo only). The list"
+            " shows where each host comes from (the stored 'shop' overrides the"
+            " setting) and who sends for each sender domain. Ctrl-C stops"
+            " everything.\n",
+            flush=True,
+        )
         call_command("runserver", SITE, use_reloader=False)
     except KeyboardInterrupt:
         pass
     finally:
-        controller.stop()
+        for controller in controllers:
+            controller.stop()
 
 
 if __name__ == "__main__":
-    main()
+    main(once="--once" in sys.argv)

@@ -1,5 +1,6 @@
 """Settings for `make demo`. Demo only: the keys below are public."""
 
+import os
 from pathlib import Path
 
 import django
@@ -22,7 +23,7 @@ STATIC_URL = "/static/"
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": BASE_DIR / "demo.sqlite3",
+        "NAME": os.environ.get("DEMO_DATABASE", BASE_DIR / "demo.sqlite3"),
     }
 }
 INSTALLED_APPS = [
@@ -54,5 +55,38 @@ TEMPLATES = [
         },
     }
 ]
+# The demo's relays print what they receive (demo/run.py starts them).
+# DEMO_PORTS lets a test run the demo beside another.
+COM, ORG, BACKUP, DOWN, ALSO_DOWN = map(
+    int, os.environ.get("DEMO_PORTS", "1025,1026,1027,1028,1029").split(",")
+)
+DEMO_RELAYS = {
+    COM: "relay for example.com",
+    ORG: "relay for example.org",
+    BACKUP: "backup relay",
+}
+# "shop" is also stored in the database (demo/run.py), with the relay for
+# example.com: the stored row wins over this one, which is down. "news"
+# points at a relay that is down, so its backup "spare" takes over.
+EMAIL_HOSTS = {
+    "shop": f"smtp://127.0.0.1:{DOWN}?timeout=2&_default_from_email=shop%40example.com",
+    "club": f"smtp://127.0.0.1:{ORG}?timeout=5&_default_from_email=club%40example.org",
+    "news": (
+        f"smtp://127.0.0.1:{ALSO_DOWN}?timeout=2&_sender_domains=example.net"
+        "&_backups=spare"
+    ),
+    "spare": f"smtp://127.0.0.1:{BACKUP}?timeout=5",
+}
+DEMO_STORED_SHOP = f"smtp://127.0.0.1:{COM}?timeout=5"
+# Mail whose sender domain no host serves leaves through "shop".
+EMAIL_HOSTS_FALLBACK = "shop"
+# Django's own mail (password resets, mail_admins) is routed by its sender.
 if django.VERSION >= (6, 1):
-    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+    MAILERS = {
+        "default": {
+            "BACKEND": "email_hosts.routing.RoutingBackend",
+            "OPTIONS": {"fallback": "shop"},
+        }
+    }
+else:
+    EMAIL_BACKEND = "email_hosts.routing.RoutingBackend"
