@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from django.db import connection
+from django.urls import reverse
 
 
 ROOT = Path(__file__).parents[1]
@@ -374,6 +375,23 @@ def email_host(db):
         return EmailHost.objects.create(key=key, dsn=dsn, **fields)
 
     return create
+
+
+@pytest.fixture
+def add_form_errors(admin_client):
+    """
+    POST the admin's add form for the host "shop" with ``fields`` and return
+    its errors by field; saving nothing is part of every caller's check.
+    """
+
+    def post(**fields):
+        response = admin_client.post(
+            reverse("admin:email_hosts_emailhost_add"), {"key": "shop"} | fields
+        )
+        assert response.status_code == 200  # Shown again with errors, never a 500.
+        return response.context["adminform"].form.errors
+
+    return post
 
 
 def process_environment(*, database, fernet_keys):

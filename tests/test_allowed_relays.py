@@ -19,7 +19,6 @@ from email_hosts.models import EmailHost
 from email_hosts.routing import RoutingBackend
 
 
-ADD = reverse("admin:email_hosts_emailhost_add")
 ONLY_EXAMPLE = override_settings(EMAIL_HOSTS_ALLOWED_RELAYS=["smtp.example.com"])
 
 
@@ -77,35 +76,20 @@ def test_model_validation_refuses_an_unlisted_relay(db):
 
 
 @ONLY_EXAMPLE
-def test_admin_form_refuses_an_unlisted_relay_on_the_host_field(admin_client, db):
-    response = admin_client.post(
-        ADD,
-        {
-            "key": "shop",
-            "kind": "submission",
-            "host": "evil.example.net",
-            "security": "starttls",
-            "password": "p",
-        },
+def test_admin_form_refuses_an_unlisted_relay_on_the_host_field(add_form_errors):
+    errors = add_form_errors(
+        kind="submission", host="evil.example.net", security="starttls", password="p"
     )
-    errors = response.context["adminform"].form.errors
     assert list(errors) == ["host"]
     assert "is not in EMAIL_HOSTS_ALLOWED_RELAYS" in errors["host"][0]
     assert not EmailHost.objects.exists()
 
 
 @ONLY_EXAMPLE
-def test_admin_form_refuses_a_pasted_dsn_with_an_unlisted_relay(admin_client, db):
-    response = admin_client.post(
-        ADD,
-        {
-            "key": "shop",
-            "kind": "submission",
-            "security": "starttls",
-            "pasted_dsn": "smtp://u:p@evil.example.net",
-        },
+def test_admin_form_refuses_a_pasted_dsn_with_an_unlisted_relay(add_form_errors):
+    errors = add_form_errors(
+        kind="submission", security="starttls", pasted_dsn="smtp://u:p@evil.example.net"
     )
-    errors = response.context["adminform"].form.errors
     assert "is not in EMAIL_HOSTS_ALLOWED_RELAYS" in errors["pasted_dsn"][0]
     assert not EmailHost.objects.exists()
 

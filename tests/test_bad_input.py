@@ -40,13 +40,9 @@ def test_a_broken_sender_is_a_validation_error(sender):
 
 
 @pytest.mark.parametrize("sender", BROKEN_SENDERS)
-def test_the_admin_refuses_a_broken_sender_without_a_500(admin_client, db, sender):
-    response = admin_client.post(
-        reverse("admin:email_hosts_emailhost_add"),
-        {"key": "shop", "kind": "console", "security": "none", "default_from": sender},
-    )
-    assert response.status_code == 200
-    assert list(response.context["adminform"].form.errors) == ["default_from"]
+def test_the_admin_refuses_a_broken_sender_without_a_500(add_form_errors, sender):
+    errors = add_form_errors(kind="console", security="none", default_from=sender)
+    assert list(errors) == ["default_from"]
 
 
 @pytest.mark.parametrize("sender", BROKEN_SENDERS)
@@ -61,27 +57,14 @@ def test_a_stored_broken_sender_fails_at_resolve_naming_the_key(db, sender):
 @pytest.mark.parametrize(
     "host", ["mail..example.com", ".example.com", f"{'a' * 64}.example.com"]
 )
-def test_the_admin_refuses_a_host_name_sockets_cannot_use(admin_client, db, host):
-    response = admin_client.post(
-        reverse("admin:email_hosts_emailhost_add"),
-        {"key": "shop", "kind": "smtp", "security": "none", "host": host},
-    )
-    errors = response.context["adminform"].form.errors
+def test_the_admin_refuses_a_host_name_sockets_cannot_use(add_form_errors, host):
+    errors = add_form_errors(kind="smtp", security="none", host=host)
     assert list(errors) == ["host"]
     assert "is not a host name" in errors["host"][0]
 
 
-def test_the_admin_asks_for_the_port_in_its_own_field(admin_client, db):
-    response = admin_client.post(
-        reverse("admin:email_hosts_emailhost_add"),
-        {
-            "key": "shop",
-            "kind": "smtp",
-            "security": "none",
-            "host": "smtp.example.com:587",
-        },
-    )
-    errors = response.context["adminform"].form.errors
+def test_the_admin_asks_for_the_port_in_its_own_field(add_form_errors):
+    errors = add_form_errors(kind="smtp", security="none", host="smtp.example.com:587")
     assert errors["host"][0].startswith("Enter the host name alone")
 
 
