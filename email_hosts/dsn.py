@@ -36,6 +36,7 @@ __all__ = [
     "check_relay_allowed",
     "format_dsn",
     "parse_dsn",
+    "relay_allowed",
     "render_error",
     "validate_dsn",
 ]
@@ -268,12 +269,17 @@ def parse_dsn(dsn):
     return _local_transport(parts, query)
 
 
+def relay_allowed(transport):
+    """
+    Return whether a stored host may send through ``transport``'s relay
+    (``EMAIL_HOSTS_ALLOWED_RELAYS``). Development backends have none.
+    """
+    return not transport.is_smtp or relays.is_allowed(transport.host)
+
+
 def check_relay_allowed(transport):
-    """
-    Raise ``ValidationError`` if a stored host may not send through
-    ``transport``'s relay (``EMAIL_HOSTS_ALLOWED_RELAYS``).
-    """
-    if transport.is_smtp and not relays.is_allowed(transport.host):
+    """Raise ``ValidationError`` unless :func:`relay_allowed`."""
+    if not relay_allowed(transport):
         raise invalid("dsn_relay_not_allowed", host=transport.host)
 
 

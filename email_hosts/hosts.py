@@ -10,7 +10,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from email_hosts import conf
 from email_hosts.domains import domain_of, parse_domains
-from email_hosts.dsn import Transport, parse_dsn, render_error
+from email_hosts.dsn import Transport, parse_dsn, relay_allowed, render_error
 from email_hosts.exceptions import (
     EmailHostUndecryptable,
     InvalidEmailHost,
@@ -18,7 +18,6 @@ from email_hosts.exceptions import (
 )
 from email_hosts.fields import UndecryptableValue, decrypt
 from email_hosts.keys import parse_keys
-from email_hosts.relays import is_allowed
 from email_hosts.senders import validate_sender
 
 
@@ -87,7 +86,7 @@ def _allowed(host):
     in ``EMAIL_HOSTS_ALLOWED_RELAYS``. Checked on every use, not cached, so
     rows written past validation (fixtures, bulk_create, SQL) are refused too.
     """
-    if host.transport.is_smtp and not is_allowed(host.transport.host):
+    if not relay_allowed(host.transport):
         raise RelayNotAllowed(host.key, host.transport.host)
     return host
 
