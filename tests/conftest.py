@@ -394,6 +394,24 @@ def add_form_errors(admin_client):
     return post
 
 
+@pytest.fixture
+def press_button(admin_client):
+    """
+    Click a host's admin button, ``check_connection`` or ``send_test_email``,
+    and return the messages the change page then shows.
+    """
+
+    def post(email_host, action="check_connection"):
+        response = admin_client.post(
+            reverse(f"admin:email_hosts_emailhost_{action}", args=[email_host.pk]),
+            follow=True,
+        )
+        assert response.status_code == 200  # Never a 500.
+        return [str(message) for message in response.context["messages"]]
+
+    return post
+
+
 def process_environment(*, database, fernet_keys):
     """Return the environment for a process that uses ``database``."""
     return os.environ | {

@@ -10,7 +10,6 @@ from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.mail import EmailMessage
 from django.core.management import CommandError, call_command
 from django.test.utils import override_settings
-from django.urls import reverse
 
 from email_hosts import relays
 from email_hosts.backends import get_connection
@@ -179,26 +178,16 @@ def test_routing_with_only_an_unlisted_relay_raises_naming_it(unlisted_row):
 
 @ONLY_EXAMPLE
 def test_check_connection_refuses_an_unlisted_relay_and_contacts_nothing(
-    admin_client, unlisted_row
+    press_button, unlisted_row
 ):
-    host = EmailHost.objects.get()
-    response = admin_client.post(
-        reverse("admin:email_hosts_emailhost_check_connection", args=[host.pk]),
-        follow=True,
-    )
-    [message] = [str(m) for m in response.context["messages"]]
+    [message] = press_button(EmailHost.objects.get())
     assert "'127.0.0.1' is not in EMAIL_HOSTS_ALLOWED_RELAYS" in message
     assert unlisted_row.connections == 0
 
 
 @ONLY_EXAMPLE
-def test_send_test_email_refuses_an_unlisted_relay(admin_client, unlisted_row):
-    host = EmailHost.objects.get()
-    response = admin_client.post(
-        reverse("admin:email_hosts_emailhost_send_test_email", args=[host.pk]),
-        follow=True,
-    )
-    [message] = [str(m) for m in response.context["messages"]]
+def test_send_test_email_refuses_an_unlisted_relay(press_button, unlisted_row):
+    [message] = press_button(EmailHost.objects.get(), "send_test_email")
     assert "is not in EMAIL_HOSTS_ALLOWED_RELAYS" in message
     assert (unlisted_row.connections, mail.outbox) == (0, [])
 

@@ -102,16 +102,12 @@ def test_settings_hosts_and_mailers_carry_the_ca(
     assert _send() == 1
 
 
-def test_a_missing_file_is_explained(admin_client, email_host, starttls_server):
+def test_a_missing_file_is_explained(press_button, email_host, starttls_server):
     host = email_host(
         "shop",
         starttls_server.dsn("submission", query="ssl_cafile=/nonexistent/ca.pem"),
     )
-    response = admin_client.post(
-        reverse("admin:email_hosts_emailhost_check_connection", args=[host.pk]),
-        follow=True,
-    )
-    assert [str(m) for m in response.context["messages"]] == [
+    assert press_button(host) == [
         (
             "Email host 'shop': a TLS certificate or key file cannot be read"
             " (No such file or directory)."
