@@ -8,6 +8,7 @@ cannot disagree. Error messages never repeat the password.
 """
 
 import os
+import re
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from django.core.exceptions import ValidationError
@@ -54,6 +55,8 @@ QUERY_PARAMETERS = {
 }
 SMTP_ONLY_PARAMETERS = {"ssl", "tls", "timeout", *TLS_FILE_PARAMETERS}
 TRUE_FLAG_VALUES = {"", "1", "true", "yes", "on"}
+#: The ASCII characters that are whitespace or not printable.
+_BLANK_OR_CONTROL = re.compile(r"[\x00-\x20\x7f]")
 
 
 def _shown(parts, text):
@@ -68,7 +71,7 @@ def _shown(parts, text):
 def _check_characters(dsn):
     if not dsn.isascii():
         raise invalid("dsn_non_ascii")
-    if any(char.isspace() or not char.isprintable() for char in dsn):
+    if _BLANK_OR_CONTROL.search(dsn):
         raise invalid("dsn_whitespace")
 
 
@@ -131,12 +134,12 @@ def _port(parts):
 
 
 def _host(parts):
-    if not parts.hostname:
+    if not (host := parts.hostname):
         raise invalid("dsn_missing_host", scheme=parts.scheme)
-    if not relays.is_valid_hostname(parts.hostname):
+    if not relays.is_valid_hostname(host):
         # Before any "@" or ":", so at most a user name, never a password.
-        raise invalid("dsn_host", host=parts.hostname)
-    return parts.hostname
+        raise invalid("dsn_host", host=host)
+    return host
 
 
 def _timeout(parts, query):

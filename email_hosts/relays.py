@@ -29,10 +29,12 @@ def is_valid_hostname(host):
     Return whether a socket can be opened to ``host``: an IP address, or a
     name of at most 253 octets whose labels are 1 to 63 octets long.
     """
-    if is_ip_literal(host):
-        return True
     name = host.removesuffix(".")
-    return 0 < len(name) <= 253 and all(map(LABEL.match, name.split(".")))
+    if 0 < len(name) <= 253 and all(map(LABEL.match, name.split("."))):
+        return True
+    # Names first: they are the common case, and an IP check that fails
+    # raises, which costs more than the whole name check.
+    return is_ip_literal(host)
 
 
 def _pattern_matches(pattern, host):

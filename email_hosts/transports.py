@@ -16,7 +16,7 @@ SMTP_SCHEMES = {"smtp", "submission"}
 TLS_FILE_PARAMETERS = ("ssl_cafile", "ssl_certfile", "ssl_keyfile")
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Transport:
     """
     The validated parts of a DSN.

@@ -1,7 +1,15 @@
+import os
+
 import pytest
 from django.core.exceptions import ValidationError
+from hypothesis import given, settings, strategies
 
-from email_hosts.senders import validate_sender
+from email_hosts.senders import (
+    _PLAIN_SENDER,
+    match_plain_sender,
+    parse_address_header,
+    validate_sender,
+)
 
 
 @pytest.mark.parametrize(
@@ -28,3 +36,50 @@ def test_refuses_anything_else(sender, code):
     with pytest.raises(ValidationError) as excinfo:
         validate_sender(sender)
     assert excinfo.value.code == code
+
+
+PLAIN_OR_NEARLY = strategies.one_of(
+    strategies.from_regex(_PLAIN_SENDER, fullmatch=True),
+    # Near misses: the parser must have the last word on these.
+    strategies.text(alphabet="Ab.-_ <>@\"'(),;:", max_size=40),
+)
+
+
+@given(PLAIN_OR_NEARLY)
+@settings(
+    max_examples=int(os.environ.get("EMAIL_HOSTS_FUZZ_EXAMPLES", "300")),
+    deadline=None,
+    database=None,
+    derandomize="EMAIL_HOSTS_FUZZ_EXAMPLES" not in os.environ,
+)
+def test_the_quick_path_agrees_with_the_email_package(value):
+    plain = match_plain_sender(value)
+    if plain is None:
+        return
+    parsed = parse_address_header(value)
+    assert parsed is not None
+    assert parsed.all_defects == []
+    assert len(parsed.all_mailboxes) == 1
+    assert plain["addr_spec"] == parsed.all_mailboxes[0].addr_spec
+    assert plain["domain"] == parsed.all_mailboxes[0].domain
+
+
+@pytest.mark.parametrize(
+    "sender", ["Shop Team <shop@example.com>", "shop.team@mail.example.com"]
+)
+def test_the_common_senders_take_the_quick_path(sender):
+    assert match_plain_sender(sender) is not None
+
+
+@pytest.mark.parametrize(
+    "sender",
+    [
+        '"Shop, Inc." <shop@example.com>',
+        "Shop. <shop@example.com>",
+        "Bücher <shop@example.com>",
+        "shop@[127.0.0.1]",
+        "Shop <shop@example.com",
+    ],
+)
+def test_everything_else_goes_to_the_email_package(sender):
+    assert match_plain_sender(sender) is None
