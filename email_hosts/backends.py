@@ -5,7 +5,6 @@ Mail backends that send through one named email host, and
 
 import copy
 import logging
-import ssl
 import threading
 
 from django.apps import apps
@@ -15,7 +14,7 @@ from django.core.mail.backends import console, dummy, locmem, smtp
 from django.utils.functional import cached_property
 from django.views.decorators.debug import sensitive_variables
 
-from email_hosts import conf, connections, hosts
+from email_hosts import conf, connections, hosts, tls
 from email_hosts.exceptions import EmailHostDoesNotExist, invalid_mailer
 
 
@@ -162,12 +161,9 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
 
     @cached_property
     def ssl_context(self):
-        # Django's context with a client certificate trusts no CA at all, so
-        # it could verify no relay; this one keeps the default checks.
-        context = ssl.create_default_context(cafile=self.ssl_cafile or None)
-        if self.ssl_certfile:
-            context.load_cert_chain(self.ssl_certfile, self.ssl_keyfile or None)
-        return context
+        return tls.client_context(
+            cafile=self.ssl_cafile, certfile=self.ssl_certfile, keyfile=self.ssl_keyfile
+        )
 
     @property
     def connection_class(self):

@@ -25,6 +25,7 @@ VALUES = {
     "keys",
     "relays",
     "senders",
+    "tls",
     "transports",
 }
 #: Where hosts come from, above the values.
