@@ -5,6 +5,7 @@ Mail backends that send through one named email host, and
 
 import copy
 import logging
+import os
 import threading
 
 from django.apps import apps
@@ -14,7 +15,7 @@ from django.core.mail.backends import console, dummy, locmem, smtp
 from django.utils.functional import cached_property
 from django.views.decorators.debug import sensitive_variables
 
-from email_hosts import conf, connections, hosts, tls
+from email_hosts import conf, connections, hosts, pool, tls
 from email_hosts.exceptions import EmailHostDoesNotExist, invalid_mailer
 
 
@@ -99,6 +100,10 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
     ``ssl_cafile`` names a CA bundle to trust for this relay instead of the
     system's; ``ssl_certfile`` and ``ssl_keyfile`` a client certificate.
     The relay's certificate and host name are always verified.
+
+    A backend with an alias keeps its logged-in connection open for the next
+    send through the same host (``EMAIL_HOSTS_CONNECTION_REUSE``), unless
+    ``reuse_connection`` is false.
     """
 
     @sensitive_variables()
@@ -108,6 +113,7 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
         alias=None,
         default_from_email="",
         ssl_cafile="",
+        reuse_connection=True,
         _resolved=False,
         **options,
     ):
@@ -129,6 +135,7 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
             # Only then: Django 6.1 warns about direct construction without one.
             options["alias"] = alias
         self.ssl_cafile = options.pop("ssl_cafile", ssl_cafile)
+        self.reuse_connection = reuse_connection
         super().__init__(*args, default_from_email=default_from_email, **options)
 
     @sensitive_variables()
@@ -172,6 +179,13 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
     @sensitive_variables()
     def open(self):
         self._resolve()
+        if self.connection is None and (kept := self._kept_connection()):
+            self.connection = kept
+            return True
+        return self._open_new()
+
+    @sensitive_variables()
+    def _open_new(self):
         try:
             opened = super().open()
         except BaseException:
@@ -181,9 +195,69 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
                 partial.close()
                 self._partial_connection = None
             raise
-        if self.connection is not None:
+        if opened:
             self.connection.email_host_key = self.alias
+            self.connection.email_hosts_usage = pool.Usage()
         return opened
+
+    def close(self):
+        connection = self.connection
+        usage = getattr(connection, "email_hosts_usage", None)
+        if usage is not None and self._reuses():
+            if usage.pid != os.getpid():
+                # Opened before a fork: the parent's session, not ours to end.
+                self.connection = None
+                return
+            if pool.keep(self.alias, self._fingerprint(), connection):
+                self.connection = None
+                return
+        super().close()
+
+    def _send(self, email_message):
+        # A connection a caller set is not ours to count or keep.
+        usage = getattr(self.connection, "email_hosts_usage", None) or pool.Usage()
+        usage.clean = False
+        try:
+            sent = super()._send(email_message)
+        except connections.KeptConnectionLost:
+            # Before MAIL FROM was accepted: nothing left, so sending again
+            # on a new connection cannot deliver the message twice.
+            logger.info(
+                "Email host %r closed a kept connection; reconnecting.", self.alias
+            )
+            self.connection = None
+            if not self._open_new():
+                return False  # fail_silently hid why.
+            return self._send(email_message)
+        usage.messages += sent
+        usage.clean = sent or not email_message.recipients()
+        return sent
+
+    def _reuses(self):
+        return self.reuse_connection and self.alias is not None
+
+    def _kept_connection(self):
+        if not self._reuses():
+            return None
+        connection = pool.take(self.alias, self._fingerprint())
+        if connection is not None:
+            logger.debug("Email host %r: reusing a kept connection.", self.alias)
+        return connection
+
+    @sensitive_variables()
+    def _fingerprint(self):
+        return pool.fingerprint(
+            self.host,
+            self.port,
+            self.username,
+            self.password,
+            self.use_tls,
+            self.use_ssl,
+            self.timeout,
+            self.ssl_cafile,
+            self.ssl_certfile,
+            self.ssl_keyfile,
+        )
 
     @staticmethod
     @sensitive_variables()
@@ -240,13 +314,17 @@ def backend_path(transport):
     return f"{backend_class.__module__}.{backend_class.__qualname__}"
 
 
-def backend_for(host):
-    """Return a backend for a resolved :class:`~email_hosts.hosts.Host`."""
+def backend_for(host, *, reuse_connection=True):
+    """
+    Return a backend for a resolved :class:`~email_hosts.hosts.Host`; with
+    ``reuse_connection`` false, one that always opens a new connection.
+    """
     transport = host.transport
     if transport.is_smtp:
         return EmailHostsBackend(
             alias=host.key,
             default_from_email=host.default_from,
+            reuse_connection=reuse_connection,
             _resolved=True,
             **transport.smtp_options(default_timeout=conf.default_timeout()),
         )

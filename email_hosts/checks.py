@@ -114,6 +114,22 @@ def check_fernet_keys_setting(app_configs, **kwargs):
     return []
 
 
+@checks.register(TAG)
+def check_connection_reuse_setting(app_configs, **kwargs):
+    """Report an ``EMAIL_HOSTS_CONNECTION_REUSE`` that sets no limits (E014)."""
+    try:
+        conf.connection_reuse()
+    except ImproperlyConfigured as exc:
+        return [
+            checks.Error(
+                str(exc),
+                hint="Write True, False, or a dict such as {'IDLE_TIMEOUT': 5}.",
+                id="email_hosts.E014",
+            )
+        ]
+    return []
+
+
 @checks.register(TAG, deploy=True)
 def check_fernet_key_length(app_configs, **kwargs):
     """Warn about ``FERNET_KEYS`` entries shorter than 32 characters (W005)."""

@@ -1,5 +1,6 @@
 """The settings django-email-hosts reads, with their defaults written once."""
 
+import dataclasses
 import math
 
 from django.conf import settings
@@ -77,3 +78,52 @@ def routing_fallback():
     domain no host serves, or None for Django's default backend.
     """
     return getattr(settings, "EMAIL_HOSTS_FALLBACK", None)
+
+
+@dataclasses.dataclass(frozen=True)
+class ConnectionReuse:
+    """How long and how often a connection to a relay is used again."""
+
+    #: Seconds a connection may wait for the next send: below the idle
+    #: timeouts of common relays (Postfix drops idle clients after 10
+    #: seconds when it is under stress), so a kept connection is rarely dead.
+    IDLE_TIMEOUT: float = 5
+    #: Seconds after its login that a connection is no longer used again.
+    MAX_AGE: float = 300
+    #: Messages one connection sends before it is closed.
+    MAX_MESSAGES: int = 100
+    #: Connections this process keeps open at most, one per host.
+    MAX_IDLE_CONNECTIONS: int = 16
+
+
+def connection_reuse():
+    """
+    Return ``EMAIL_HOSTS_CONNECTION_REUSE`` as :class:`ConnectionReuse`, or
+    None if it is ``False``: connections are then closed after each send.
+    """
+    value = getattr(settings, "EMAIL_HOSTS_CONNECTION_REUSE", True)
+    if value is True:
+        return _DEFAULT_REUSE
+    if value is False:
+        return None
+    fields = {field.name: field.type for field in dataclasses.fields(ConnectionReuse)}
+    if not isinstance(value, dict) or not set(value) <= set(fields):
+        raise ImproperlyConfigured(
+            f"EMAIL_HOSTS_CONNECTION_REUSE must be True, False or a dict with"
+            f" some of {', '.join(fields)}, not {value!r}."
+        )
+    for name, limit in value.items():
+        if (
+            isinstance(limit, bool)
+            or not isinstance(limit, fields[name] | int)
+            or not math.isfinite(limit)
+            or limit <= 0
+        ):
+            raise ImproperlyConfigured(
+                f"EMAIL_HOSTS_CONNECTION_REUSE[{name!r}] must be a number above"
+                f" 0, not {limit!r}."
+            )
+    return ConnectionReuse(**value)
+
+
+_DEFAULT_REUSE = ConnectionReuse()

@@ -1,6 +1,7 @@
 """
-SMTP connections that know when a message's fate became unknown: after the
-final ``.`` of DATA has left and before the relay answered.
+SMTP connections that know when a message's fate became unknown (after the
+final ``.`` of DATA has left and before the relay answered), and when a
+connection kept for reuse turned out closed before it carried anything.
 """
 
 import logging
@@ -54,9 +55,44 @@ class _KnowsWhenDataLeft:
             self._in_data = False
 
 
-class SMTP(_KnowsWhenDataLeft, smtplib.SMTP):
+class KeptConnectionLost(Exception):
+    """
+    A connection taken from the idle ones closed before the relay accepted
+    ``MAIL FROM``: nothing was sent, so a new connection may send the message.
+
+    Not an ``SMTPException``, so that ``fail_silently`` cannot swallow it
+    before the backend reconnects.
+    """
+
+
+class _KnowsWhenKeptConnectionLost:
+    """
+    Raise ``KeptConnectionLost`` if the first ``MAIL FROM`` on a connection
+    that waited idle finds it closed: the relay dropped it (idle timeout,
+    restart) or answers 421. Later failures are the relay's answer to this
+    message and are raised as they are.
+    """
+
+    #: True while a kept connection has not yet been answered.
+    untested = False
+
+    def mail(self, sender, options=()):
+        if not self.untested:
+            return super().mail(sender, options)
+        self.untested = False
+        try:
+            code, reply = super().mail(sender, options)
+        except smtplib.SMTPServerDisconnected:
+            raise KeptConnectionLost from None
+        if code == 421:
+            self.close()
+            raise KeptConnectionLost
+        return code, reply
+
+
+class SMTP(_KnowsWhenKeptConnectionLost, _KnowsWhenDataLeft, smtplib.SMTP):
     pass
 
 
-class SMTP_SSL(_KnowsWhenDataLeft, smtplib.SMTP_SSL):  # noqa: N801 -- smtplib's name
+class SMTP_SSL(_KnowsWhenKeptConnectionLost, _KnowsWhenDataLeft, smtplib.SMTP_SSL):  # noqa: N801 -- smtplib's name
     pass

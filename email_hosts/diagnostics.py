@@ -77,7 +77,9 @@ def check_connection(host):
             message=_("Email host %(key)r: the connection works.") % {"key": host.key},
         )
 
-    return _attempt(host.key, lambda: backend_for(_bounded(host)), action)
+    return _attempt(
+        host.key, lambda: backend_for(_bounded(host), reuse_connection=False), action
+    )
 
 
 def send_test_email(host, recipient):
@@ -97,7 +99,9 @@ def send_test_email(host, recipient):
             % {"key": host.key, "recipient": recipient},
         )
 
-    return _attempt(host.key, lambda: backend_for(_bounded(host)), action)
+    return _attempt(
+        host.key, lambda: backend_for(_bounded(host), reuse_connection=False), action
+    )
 
 
 def send_through(key, message):

@@ -26,6 +26,8 @@ from cryptography.x509.oid import NameOID
 from django.db import connection
 from django.urls import reverse
 
+from email_hosts import pool
+
 
 ROOT = Path(__file__).parents[1]
 USERNAME = "relay-user"
@@ -149,6 +151,14 @@ def _write_chain(path, key, certificate):
     return path
 
 
+@pytest.fixture(autouse=True)
+def _no_kept_connections():
+    """Start and end each test without idle connections to earlier servers."""
+    pool.close_all()
+    yield
+    pool.close_all()
+
+
 @pytest.fixture(scope="session")
 def test_ca(tmp_path_factory):
     """A CA made for this run. Only tests that use ``trust_test_ca`` trust it."""
@@ -235,6 +245,18 @@ class SMTPServer:
     handler: RecordingHandler
     controller: Controller
 
+    def restart(self):
+        """Stop the server, dropping its connections, and start it again."""
+        self.controller.stop()
+        self.controller = Controller(
+            self.handler,
+            hostname="127.0.0.1",
+            port=self.port,
+            ssl_context=self.controller.ssl_context,
+            **self.controller.SMTP_kwargs,
+        )
+        self.controller.start()
+
     @property
     def envelopes(self):
         return self.handler.envelopes
@@ -251,10 +273,10 @@ class SMTPServer:
 @pytest.fixture
 def smtp_server_factory():
     """Start aiosmtpd servers that require AUTH; stop them after the test."""
-    controllers = []
+    servers = []
 
-    def start(*, tls=None, implicit_tls=None, **behaviour):
-        handler = RecordingHandler(**behaviour)
+    def start(*, tls=None, implicit_tls=None, handler_class=None, **behaviour):
+        handler = (handler_class or RecordingHandler)(**behaviour)
         port = free_port()
         options = {"authenticator": _authenticator}
         if tls is not None:
@@ -275,12 +297,14 @@ def smtp_server_factory():
             **options,
         )
         controller.start()
-        controllers.append(controller)
-        return SMTPServer(port=port, handler=handler, controller=controller)
+        servers.append(SMTPServer(port=port, handler=handler, controller=controller))
+        return servers[-1]
 
     yield start
-    for controller in controllers:
-        controller.stop()
+    # Idle connections kept for reuse first, so that no server waits on them.
+    pool.close_all()
+    for server in servers:
+        server.controller.stop()
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ VALUES = {
     "failures",
     "fields",
     "keys",
+    "pool",
     "relays",
     "senders",
     "tls",
