@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
@@ -26,6 +27,8 @@ class EmailHostAdmin(admin.ModelAdmin):
     form = EmailHostForm
     list_display = ["key", "transport", "default_from", "source", "updated_at"]
     search_fields = ["key"]
+    # One COUNT per page, not two: the total is the same without filters.
+    show_full_result_count = False
     actions = ["check_connection_action", "send_test_email_action"]
     change_list_template = "admin/email_hosts/emailhost/change_list.html"
     change_form_template = "admin/email_hosts/emailhost/change_form.html"
@@ -99,17 +102,38 @@ class EmailHostAdmin(admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         if problem := inventory.settings_problem():
             self.message_user(request, problem, messages.ERROR)
-        stored_keys = set(EmailHost.objects.values_list("key", flat=True))
+        entries = inventory.settings_entries()
+        # Only the keys that settings define too: never a scan of the table.
+        overridden = set(
+            EmailHost.objects.filter(
+                key__in=[entry.key for entry in entries]
+            ).values_list("key", flat=True)
+        )
         settings_hosts = [
-            {"entry": entry, "overridden": entry.key in stored_keys}
-            for entry in inventory.settings_entries()
+            {"entry": entry, "overridden": entry.key in overridden} for entry in entries
         ]
-        extra_context = {
-            **(extra_context or {}),
-            "settings_hosts": settings_hosts,
+        extra_context = {**(extra_context or {}), "settings_hosts": settings_hosts}
+        return super().changelist_view(request, extra_context)
+
+    def routing_view(self, request):
+        """
+        Show which host sends for each sender domain. Reads every host, so it
+        is a page of its own rather than part of the list.
+        """
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        problem = inventory.settings_problem()
+        if problem:
+            self.message_user(request, problem, messages.ERROR)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Who sends for each sender domain"),
             "routes": [] if problem else build_table().routes(),
         }
-        return super().changelist_view(request, extra_context)
+        return TemplateResponse(
+            request, "admin/email_hosts/emailhost/routing.html", context
+        )
 
     def render_change_form(self, request, context, *args, obj=None, **kwargs):
         if obj is not None:
@@ -120,6 +144,11 @@ class EmailHostAdmin(admin.ModelAdmin):
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
+            path(
+                "routing/",
+                view(self.routing_view),
+                name="email_hosts_emailhost_routing",
+            ),
             path(
                 "<path:object_id>/check-connection/",
                 view(self.check_connection_view),

@@ -17,6 +17,7 @@ from email_hosts.models import EmailHost
 
 SECRET = "-".join(["stored", "relay", "password"])  # noqa: FLY002 -- not a source literal
 CHANGELIST = reverse("admin:email_hosts_emailhost_changelist")
+ROUTING = reverse("admin:email_hosts_emailhost_routing")
 ADD = reverse("admin:email_hosts_emailhost_add")
 
 
@@ -371,11 +372,12 @@ def test_diagnostics_refuse_a_post_without_csrf_token(
 @override_settings(
     EMAIL_HOSTS={"club": "smtp://smtp.example.org?_sender_domains=example.org"}
 )
-def test_changelist_shows_who_sends_for_each_domain(admin_client, email_host):
+def test_the_routing_page_shows_who_sends_for_each_domain(admin_client, email_host):
     email_host("transactional", "smtp://a.example.com", default_from="t@example.com")
     email_host("newsletter", "smtp://b.example.com", default_from="n@example.com")
     email_host("shop", "smtp://c.example.com", default_from="s@example.net")
-    response = admin_client.get(CHANGELIST)
+    assert ROUTING in admin_client.get(CHANGELIST).content.decode()
+    response = admin_client.get(ROUTING)
     assert [
         (route.domain, route.keys, route.ambiguous)
         for route in response.context["routes"]
@@ -387,3 +389,35 @@ def test_changelist_shows_who_sends_for_each_domain(admin_client, email_host):
     html = response.content.decode()
     assert "Nobody: several hosts tie (newsletter, transactional)" in html
     assert "listed in its sender domains" in html
+
+
+def test_the_routing_page_needs_permission_to_view_hosts(client, django_user_model):
+    staff = django_user_model.objects.create_user("staff", is_staff=True)
+    client.force_login(staff)
+    assert client.get(ROUTING).status_code == 403
+
+
+def _changelist_queries(admin_client, count):
+    EmailHost.objects.bulk_create(
+        EmailHost(key=f"host-{number:04}", dsn="smtp://smtp.example.com")
+        for number in range(EmailHost.objects.count(), count)
+    )
+    with CaptureQueriesContext(connection) as queries:
+        assert admin_client.get(CHANGELIST).status_code == 200
+    return [query["sql"] for query in queries]
+
+
+@override_settings(EMAIL_HOSTS={"club": "smtp://smtp.example.org"})
+def test_the_changelist_reads_a_page_of_hosts_whatever_their_number(admin_client):
+    few, many = (
+        _changelist_queries(admin_client, 3),
+        _changelist_queries(admin_client, 400),
+    )
+    assert len(few) == len(many)
+    table = EmailHost._meta.db_table
+    on_hosts = [sql for sql in many if table in sql]
+    assert len([sql for sql in on_hosts if "COUNT(" in sql]) == 1
+    # Every other read is limited to a page, or to the keys settings define.
+    assert all(
+        "LIMIT" in sql or " IN (" in sql for sql in on_hosts if "COUNT(" not in sql
+    )
