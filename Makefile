@@ -63,8 +63,8 @@ migrations-test: $(BIN)/.installed
 ## Measure resolving and sending against Django's SMTP backend (bench/).
 bench: $(BIN)/.installed
 	$(BIN)/pip install --quiet 'psycopg[binary]'
-	$(BIN)/python bench/run.py
-	BENCH_DB=postgresql $(BIN)/python bench/run.py --scale-only
+	status=0; $(BIN)/python bench/run.py || status=$$?; \
+	BENCH_DB=postgresql $(BIN)/python bench/run.py --scale-only && exit $$status
 
 ## Run every supported Django and Python on SQLite, PostgreSQL and MariaDB.
 matrix: $(BIN)/.installed $(UPSTREAM)
