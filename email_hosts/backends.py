@@ -202,7 +202,7 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
 
     def close(self):
         connection = self.connection
-        usage = getattr(connection, "email_hosts_usage", None)
+        usage = _usage_of(connection)
         if usage is not None and self._reuses():
             if usage.pid != os.getpid():
                 # Opened before a fork: the parent's session, not ours to end.
@@ -215,7 +215,7 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
 
     def _send(self, email_message):
         # A connection a caller set is not ours to count or keep.
-        usage = getattr(self.connection, "email_hosts_usage", None) or pool.Usage()
+        usage = _usage_of(self.connection) or pool.Usage()
         usage.clean = False
         try:
             sent = super()._send(email_message)
@@ -283,6 +283,15 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
         if options.get("timeout") is None:
             options = options | {"timeout": conf.default_timeout()}
         return options, default_from_email
+
+
+def _usage_of(connection):
+    """
+    Return what a connection this package opened has done, or None for one a
+    caller set, such as the mock in Django's own tests.
+    """
+    usage = getattr(connection, "email_hosts_usage", None)
+    return usage if isinstance(usage, pool.Usage) else None
 
 
 class _ConsoleBackend(_DefaultFromMixin, console.EmailBackend):
