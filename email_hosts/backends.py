@@ -197,7 +197,9 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
             raise
         if opened:
             self.connection.email_host_key = self.alias
-            self.connection.email_hosts_usage = pool.Usage()
+            self.connection.email_hosts_usage = pool.Usage(
+                fingerprint=self._fingerprint()
+            )
         return opened
 
     def close(self):
@@ -208,14 +210,14 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
                 # Opened before a fork: the parent's session, not ours to end.
                 self.connection = None
                 return
-            if pool.keep(self.alias, self._fingerprint(), connection):
+            if pool.keep(self.alias, connection):
                 self.connection = None
                 return
         super().close()
 
     def _send(self, email_message):
         # A connection a caller set is not ours to count or keep.
-        usage = _usage_of(self.connection) or pool.Usage()
+        usage = _usage_of(self.connection) or pool.Usage(fingerprint=b"")
         usage.clean = False
         try:
             sent = super()._send(email_message)

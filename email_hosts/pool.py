@@ -12,7 +12,6 @@ import contextlib
 import dataclasses
 import hashlib
 import hmac
-import logging
 import os
 import secrets
 import selectors
@@ -24,8 +23,6 @@ from django.views.decorators.debug import sensitive_variables
 from email_hosts import conf
 
 
-logger = logging.getLogger("email_hosts")
-
 #: Makes fingerprints meaningless outside this process.
 _SALT = secrets.token_bytes(32)
 _clock = time.monotonic
@@ -33,8 +30,10 @@ _clock = time.monotonic
 
 @dataclasses.dataclass
 class Usage:
-    """What a connection has done since its login."""
+    """Whom a connection logged in as, and what it has done since."""
 
+    #: Its destination and credentials, as :func:`fingerprint` digests them.
+    fingerprint: bytes
     # Late-bound, so that tests can set the clock.
     opened: float = dataclasses.field(default_factory=lambda: _clock())  # noqa: PLW0108
     pid: int = dataclasses.field(default_factory=os.getpid)
@@ -46,7 +45,6 @@ class Usage:
 @dataclasses.dataclass
 class _Idle:
     connection: object
-    fingerprint: bytes
     since: float
 
 
@@ -69,21 +67,18 @@ def take(key, fingerprint):
     Return the idle connection kept for the host ``key`` with this
     ``fingerprint``, now the caller's alone, or None.
     """
-    now = _clock()
-    limits = conf.connection_reuse()
     with _lock:
+        # Its own connection too, if it waited past the idle timeout.
+        expired = _pop_expired(_clock(), conf.connection_reuse())
         idle = _idle.pop(key, None)
-        expired = _pop_expired(now, limits)
     for stale in expired:
         _discard(stale.connection)
     if idle is None:
         return None
     usage = idle.connection.email_hosts_usage
     if (
-        limits is None
-        or idle.fingerprint != fingerprint
+        usage.fingerprint != fingerprint
         or usage.pid != os.getpid()
-        or now - idle.since > limits.IDLE_TIMEOUT
         or _has_spoken(idle.connection)
     ):
         # Edited or rotated credentials, a dropped or closing connection.
@@ -93,7 +88,7 @@ def take(key, fingerprint):
     return idle.connection
 
 
-def keep(key, fingerprint, connection):
+def keep(key, connection):
     """
     Keep ``connection`` for the next send through the host ``key``, and
     return True; or return False if its limits are reached and the caller
@@ -113,7 +108,7 @@ def keep(key, fingerprint, connection):
         return False
     with _lock:
         replaced = _idle.pop(key, None)
-        _idle[key] = _Idle(connection, fingerprint, since=now)
+        _idle[key] = _Idle(connection, since=now)
         surplus = len(_idle) - limits.MAX_IDLE_CONNECTIONS
         evicted = [_idle.pop(oldest) for oldest in list(_idle)[: max(0, surplus)]]
     for idle in [replaced, *evicted]:
@@ -137,7 +132,11 @@ def idle_count():
 
 
 def _pop_expired(now, limits):
-    timeout = limits.IDLE_TIMEOUT if limits else 0
+    """
+    Remove and return the idle connections past the idle timeout: all of
+    them when reuse is off.
+    """
+    timeout = limits.IDLE_TIMEOUT if limits else -1
     expired = [key for key, idle in _idle.items() if now - idle.since > timeout]
     return [_idle.pop(key) for key in expired]
 

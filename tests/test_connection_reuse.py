@@ -115,7 +115,7 @@ def test_a_kept_connection_sends_only_the_message(relay):
     connection.send = lambda data, send=connection.send: (
         sent.append(data.encode() if isinstance(data, str) else data) or send(data)
     )
-    pool.keep("shop", get_connection("shop")._fingerprint(), connection)
+    pool.keep("shop", connection)
     _send("shop", 1)
     commands = [data.split(b" ")[0].split(b":")[0].strip() for data in sent]
     # MAIL, RCPT, DATA and the message: no EHLO, STARTTLS, AUTH or QUIT.
