@@ -68,7 +68,10 @@ class Proxy:
 
         sender = asyncio.create_task(deliver())
         while True:
-            data = await reader.read(65536)
+            try:
+                data = await reader.read(65536)
+            except ConnectionResetError:
+                data = b""  # A client that closes without QUIT; the end all the same.
             if side == "client" and last[0] == "relay" and data:
                 self.round_trips += 1
             last[0] = side

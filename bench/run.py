@@ -218,6 +218,35 @@ def speed_row(figure, comparison, *, floor):
     )
 
 
+def bulk_rows(batch, *, via, make_django_backend, rounds, floor):
+    """
+    Yield ``batch`` in one call through the host ``shop`` against a Django
+    backend, and the noise floor: Django against itself, measured the same way.
+    """
+    figure = f"bulk {len(batch):,}{via}"
+    django_backend, other_django_backend = make_django_backend(), make_django_backend()
+    yield speed_row(
+        f"{figure} vs Django",
+        alternate(
+            lambda: get_connection("shop").send_messages(batch),
+            lambda: django_backend.send_messages(batch),
+            calls=1,
+            rounds=rounds,
+        ),
+        floor=floor,
+    )
+    yield speed_row(
+        f"control: bulk{via}, Django vs Django",
+        alternate(
+            lambda: other_django_backend.send_messages(batch),
+            lambda: django_backend.send_messages(batch),
+            calls=1,
+            rounds=rounds,
+        ),
+        floor=None,
+    )
+
+
 def measure_sending(quick):
     rounds, calls = (5, 200) if quick else (15, 1000)
     port = free_port()
@@ -259,30 +288,14 @@ def measure_sending(quick):
             )
 
         message = EmailMessage("Hi", "Hello", "shop@example.com", ["to@example.net"])
-        django_backend = smtp.EmailBackend(alias="django", **known)
         batch = [message] * 1000
         bulk_rounds = 5 if quick else 15
-        yield speed_row(
-            "bulk 1,000 vs Django",
-            alternate(
-                lambda: get_connection("shop").send_messages(batch),
-                lambda: django_backend.send_messages(batch),
-                calls=1,
-                rounds=bulk_rounds,
-            ),
+        yield from bulk_rows(
+            batch,
+            via="",
+            make_django_backend=lambda: smtp.EmailBackend(alias="django", **known),
+            rounds=bulk_rounds,
             floor=0.98,
-        )
-        # The noise floor: Django against itself, measured the same way.
-        other_django_backend = smtp.EmailBackend(alias="django", **known)
-        yield speed_row(
-            "control: bulk, Django vs Django",
-            alternate(
-                lambda: other_django_backend.send_messages(batch),
-                lambda: django_backend.send_messages(batch),
-                calls=1,
-                rounds=bulk_rounds,
-            ),
-            floor=None,
         )
     finally:
         server.terminate()
@@ -367,27 +380,12 @@ def measure_tls_sending(quick):
                 floor=3.0,
             )
             batch = [message] * (200 if quick else 1000)
-            django_backend = smtp.EmailBackend()
-            yield speed_row(
-                f"bulk {len(batch):,} via STARTTLS vs Django",
-                alternate(
-                    lambda: get_connection("shop").send_messages(batch),
-                    lambda: django_backend.send_messages(batch),
-                    calls=1,
-                    rounds=rounds,
-                ),
+            yield from bulk_rows(
+                batch,
+                via=" via STARTTLS",
+                make_django_backend=smtp.EmailBackend,
+                rounds=rounds,
                 floor=1.0,
-            )
-            other_django_backend = smtp.EmailBackend()
-            yield speed_row(
-                "control: bulk via STARTTLS, Django vs Django",
-                alternate(
-                    lambda: other_django_backend.send_messages(batch),
-                    lambda: django_backend.send_messages(batch),
-                    calls=1,
-                    rounds=rounds,
-                ),
-                floor=None,
             )
         with _django_settings(far_port):
             yield speed_row(
