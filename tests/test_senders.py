@@ -2,6 +2,7 @@ import os
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from hypothesis import given, settings, strategies
 
 from email_hosts.senders import (
@@ -64,6 +65,23 @@ def test_the_quick_path_agrees_with_the_email_package(value):
     assert plain["domain"] == parsed.all_mailboxes[0].domain
 
 
+@given(strategies.from_regex(_PLAIN_SENDER, fullmatch=True))
+@settings(
+    max_examples=int(os.environ.get("EMAIL_HOSTS_FUZZ_EXAMPLES", "300")),
+    deadline=None,
+    database=None,
+    derandomize="EMAIL_HOSTS_FUZZ_EXAMPLES" not in os.environ,
+)
+def test_the_quick_path_accepts_only_what_django_validates(value):
+    address = match_plain_sender(value)["addr_spec"]
+    if len(address) <= 320:
+        validate_email(address)
+        validate_sender(value)
+    else:
+        with pytest.raises(ValidationError):
+            validate_sender(value)
+
+
 @pytest.mark.parametrize(
     "sender", ["Shop Team <shop@example.com>", "shop.team@mail.example.com"]
 )
@@ -78,6 +96,9 @@ def test_the_common_senders_take_the_quick_path(sender):
         "Shop. <shop@example.com>",
         "Bücher <shop@example.com>",
         "shop@[127.0.0.1]",
+        "shop@localhost",
+        "shop@example.c0m",
+        "shop@-example.com",
         "Shop <shop@example.com",
     ],
 )
