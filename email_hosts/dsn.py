@@ -57,6 +57,22 @@ SMTP_ONLY_PARAMETERS = {"ssl", "tls", "timeout", *TLS_FILE_PARAMETERS}
 TRUE_FLAG_VALUES = {"", "1", "true", "yes", "on"}
 #: The ASCII characters that are whitespace or not printable.
 _BLANK_OR_CONTROL = re.compile(r"[\x00-\x20\x7f]")
+#: A user name or password character that a URL needs no escape for, or an
+#: escape; never ``:``, ``@``, ``/``, ``?`` or ``#``, which end the part.
+_USERINFO = r"(?:[A-Za-z0-9._~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})"
+#: ``submission://user:password@smtp.example.com:587?timeout=10`` and its
+#: shorter forms: what nearly every DSN looks like, read by one regex in a
+#: few microseconds. Every other DSN, malformed ones included, goes through
+#: urlsplit and the checks below, which word the errors. A property test
+#: checks that both read every common DSN the same.
+_COMMON_SMTP_DSN = re.compile(
+    r"(?P<scheme>smtp|submission)://"
+    rf"(?:(?P<username>{_USERINFO}+)(?::(?P<password>{_USERINFO}*))?@)?"
+    # Labels as relays.is_valid_hostname() takes them; the length is checked after.
+    r"(?P<host>(?!-)[A-Za-z0-9_-]{1,63}(?<!-)(?:\.(?!-)[A-Za-z0-9_-]{1,63}(?<!-))*)"
+    r"(?::(?P<port>[1-9][0-9]{0,4}))?"
+    r"(?:\?timeout=(?P<timeout>[1-9][0-9]{0,3}))?"
+)
 
 
 def _shown(parts, text):
@@ -243,6 +259,46 @@ def parse_dsn(dsn):
     Raise ``ValidationError`` naming the problem, never the password, if the
     DSN is malformed or would fail only later, at send time.
     """
+    return _parse_common(dsn) or _parse_any(dsn)
+
+
+@sensitive_variables()
+def _parse_common(dsn):
+    """
+    Return the transport of a DSN in the common form, or None: for another
+    form, or a problem that :func:`_parse_any` has the words for.
+    """
+    match = _COMMON_SMTP_DSN.fullmatch(dsn) if isinstance(dsn, str) else None
+    if match is None:
+        return None
+    scheme, host, port, timeout = match.group("scheme", "host", "port", "timeout")
+    host = host.lower()
+    port = int(port) if port else 587 if scheme == "submission" else 25
+    timeout = int(timeout) if timeout else None
+    if port > 65535 or (timeout or 0) > MAX_TIMEOUT or len(host) > 253:
+        return None
+    username, password = match.group("username", "password")
+    username, password = username or "", password or ""
+    # Without escapes, the regex admitted printable ASCII alone.
+    if "%" in username or "%" in password:
+        try:
+            username = _credential(username, "user")
+            password = _credential(password, "password")
+        except ValidationError:
+            return None
+    return Transport(
+        scheme=scheme,
+        host=host,
+        port=port,
+        username=username,
+        password=password,
+        use_tls=scheme == "submission",
+        timeout=timeout,
+    )
+
+
+@sensitive_variables()
+def _parse_any(dsn):
     if not isinstance(dsn, str) or not dsn:
         raise invalid("dsn_empty")
     _check_characters(dsn)

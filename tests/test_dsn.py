@@ -1,11 +1,20 @@
 """The DSN rules, shared by the model, forms, checks and get_connection()."""
 
+import os
 from urllib.parse import quote
 
 import pytest
 from django.core.exceptions import ValidationError
+from hypothesis import given, settings, strategies
 
-from email_hosts.dsn import Transport, format_dsn, parse_dsn
+from email_hosts.dsn import (
+    _COMMON_SMTP_DSN,
+    Transport,
+    _parse_any,
+    _parse_common,
+    format_dsn,
+    parse_dsn,
+)
 
 
 SECRET = "hunter2-very-secret"
@@ -220,3 +229,82 @@ def test_format_dsn_is_read_back_by_parse_dsn(dsn):
 )
 def test_summary_names_everything_but_the_password(dsn, summary):
     assert parse_dsn(dsn).summary() == summary
+
+
+COMMON_OR_NEARLY = strategies.one_of(
+    strategies.from_regex(_COMMON_SMTP_DSN, fullmatch=True),
+    # Near misses: the full parser must have the last word on these.
+    strategies.builds(
+        "".join,
+        strategies.lists(
+            strategies.sampled_from(
+                [
+                    "submission://",
+                    "smtp://",
+                    "u",
+                    ":",
+                    "@",
+                    "%3A",
+                    "%C3",
+                    "%00",
+                    "smtp.example.com",
+                    "..",
+                    "_",
+                    "-",
+                    "A",
+                    ":0",
+                    ":587",
+                    ":65536",
+                    "?timeout=",
+                    "5",
+                    "3601",
+                    "?ssl",
+                    "/",
+                    "#",
+                ]
+            ),
+            max_size=8,
+        ),
+    ),
+)
+
+
+@given(COMMON_OR_NEARLY)
+@settings(
+    max_examples=int(os.environ.get("EMAIL_HOSTS_FUZZ_EXAMPLES", "300")),
+    deadline=None,
+    database=None,
+    derandomize="EMAIL_HOSTS_FUZZ_EXAMPLES" not in os.environ,
+)
+def test_the_quick_path_agrees_with_the_full_parser(dsn):
+    common = _parse_common(dsn)
+    if common is not None:
+        assert _parse_any(dsn) == common
+
+
+@pytest.mark.parametrize(
+    "dsn",
+    [
+        "submission://user:pass@smtp.example.com",
+        "submission://shop%40example.com:p%2Fss@SMTP.Example.com:2525?timeout=10",
+        "smtp://mx.example.com",
+        "smtp://relay:@10.0.0.1:25",
+    ],
+)
+def test_the_common_dsns_take_the_quick_path(dsn):
+    assert _parse_common(dsn) == _parse_any(dsn)
+
+
+@pytest.mark.parametrize(
+    "dsn",
+    [
+        "submission://user:pass@smtp.example.com:65536",
+        "submission://user:pass@smtp.example.com?timeout=3601",
+        "submission://user:p%00ss@smtp.example.com",
+        "submission://user:pass@mail..example.com",
+        "submission://user:pass@smtp.example.com?ssl",
+        "submission://user:pass@[::1]",
+    ],
+)
+def test_everything_else_goes_to_the_full_parser(dsn):
+    assert _parse_common(dsn) is None
