@@ -8,7 +8,6 @@ import logging
 import os
 import threading
 
-from django.apps import apps
 from django.conf import settings
 from django.core import mail
 from django.core.mail.backends import console, dummy, locmem, smtp
@@ -120,7 +119,7 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
         # The entry's own options, until _resolve() asks the database.
         self._entry = None
         if alias is not None and not _resolved:
-            if apps.is_installed("email_hosts"):
+            if conf.app_installed():
                 self._entry = (dict(options), default_from_email, ssl_cafile)
                 self._resolve_lock = threading.Lock()
                 # Django 6.1 refuses an entry without a host; a stored row

@@ -1,10 +1,13 @@
 """The settings django-email-hosts reads, with their defaults written once."""
 
 import dataclasses
+import functools
 import math
 
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
 
 
 #: Seconds a host without ``?timeout=`` waits for its relay.
@@ -13,7 +16,39 @@ DEFAULT_TIMEOUT = 10
 #: values with OverflowError, long after a DSN was saved.
 MAX_TIMEOUT = 3600
 
+_readers = []
 
+
+def read_once(reader):
+    """
+    Cache what ``reader`` returns: each send asks several settings, and a
+    missing one costs Django an exception per read. ``override_settings``
+    (the ``setting_changed`` signal) makes every reader read again; a value
+    that raises is not cached, so it raises on every use.
+    """
+    cached = functools.cache(reader)
+    _readers.append(cached)
+    return cached
+
+
+def _forget_settings(**kwargs):
+    for reader in _readers:
+        reader.cache_clear()
+
+
+setting_changed.connect(_forget_settings, dispatch_uid="email_hosts.conf")
+
+
+@read_once
+def app_installed():
+    """
+    Return whether ``email_hosts`` is in ``INSTALLED_APPS``: without it there
+    is no table of stored hosts to ask.
+    """
+    return apps.is_installed("email_hosts")
+
+
+@read_once
 def email_hosts():
     """
     Return the ``EMAIL_HOSTS`` setting: host keys mapped to DSNs. Raise
@@ -33,6 +68,7 @@ def email_hosts():
     return value
 
 
+@read_once
 def default_timeout():
     """Return ``EMAIL_HOSTS_DEFAULT_TIMEOUT``, in seconds."""
     timeout = getattr(settings, "EMAIL_HOSTS_DEFAULT_TIMEOUT", DEFAULT_TIMEOUT)
@@ -49,6 +85,7 @@ def default_timeout():
     return timeout
 
 
+@read_once
 def allowed_relays():
     """
     Return ``EMAIL_HOSTS_ALLOWED_RELAYS``: the relay host names stored hosts
@@ -67,11 +104,13 @@ def allowed_relays():
     return patterns
 
 
+@read_once
 def mailers():
     """Return Django 6.1's ``MAILERS`` setting, or an empty dict without it."""
     return getattr(settings, "MAILERS", {})
 
 
+@read_once
 def routing_fallback():
     """
     Return ``EMAIL_HOSTS_FALLBACK``: the key of the host for mail whose sender
@@ -96,6 +135,7 @@ class ConnectionReuse:
     MAX_IDLE_CONNECTIONS: int = 16
 
 
+@read_once
 def connection_reuse():
     """
     Return ``EMAIL_HOSTS_CONNECTION_REUSE`` as :class:`ConnectionReuse`, or

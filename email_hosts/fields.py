@@ -4,8 +4,8 @@ The encrypted DSN field.
 It wraps django-fernet-fields-v2 so that migrations reference
 ``email_hosts.fields`` only, and adds what the project needs on top:
 
-* the keys are read from the settings on every use, so ``override_settings``
-  and a key rotation take effect without a restart;
+* the keys are read from the settings again after every settings change
+  (``override_settings``), not only at startup;
 * without ``FERNET_KEYS``, ``SECRET_KEY_FALLBACKS`` decrypt too, so a
   ``SECRET_KEY`` rotation done Django's way keeps every host readable;
 * a value that no key decrypts loads as :class:`UndecryptableValue` instead
@@ -23,6 +23,8 @@ from django.utils.encoding import force_bytes, force_str
 from django.views.decorators.debug import sensitive_variables
 from fernet_fields import EncryptedTextField
 from fernet_fields.hkdf import derive_fernet_key
+
+from email_hosts import conf
 
 
 class UndecryptableValue:
@@ -48,6 +50,7 @@ class UndecryptableValue:
 MIN_KEY_LENGTH = 32
 
 
+@conf.read_once
 @sensitive_variables()
 def encryption_keys():
     """
@@ -71,6 +74,7 @@ def encryption_keys():
     return tuple(keys)
 
 
+@conf.read_once
 def _use_hkdf():
     return getattr(settings, "FERNET_USE_HKDF", True)
 

@@ -69,7 +69,7 @@ def from_database(key):
     once. Decrypting and parsing are memoized by their input (a ciphertext,
     a DSN), which every edit replaces, so no cache can go stale.
     """
-    if not apps.is_installed("email_hosts"):
+    if not conf.app_installed():
         return None
     row = _select(key)
     if row is None:
@@ -92,12 +92,16 @@ def _allowed(host):
 
 
 def _select(key):
-    from email_hosts.models import EmailHost  # noqa: PLC0415 -- apps not ready at import
-
-    connection = connections[router.db_for_read(EmailHost)]
+    connection = connections[router.db_for_read(_email_host_model())]
     with connection.cursor() as cursor:
         cursor.execute(_select_sql(connection), [key])
         return cursor.fetchone()
+
+
+@functools.cache
+def _email_host_model():
+    # Not at import: the app registry may not be ready then.
+    return apps.get_model("email_hosts", "EmailHost")
 
 
 _SELECT_SQL = {}
@@ -108,9 +112,8 @@ def _select_sql(connection):
     Return the SELECT for one host. Built once per database: the ORM would
     rebuild it on every call, which costs more than running it.
     """
-    from email_hosts.models import EmailHost  # noqa: PLC0415 -- apps not ready at import
-
     if (sql := _SELECT_SQL.get(connection.alias)) is None:
+        EmailHost = _email_host_model()  # noqa: N806 -- a model class
         quote = connection.ops.quote_name
         columns = ", ".join(
             quote(EmailHost._meta.get_field(name).column)
@@ -149,7 +152,8 @@ def _stored_host(key, dsn, default_from, sender_domains, backups):
         # Rows written past validation (fixtures, bulk_create) are checked here.
         if default_from:
             validate_sender(default_from)
-        declared, backup_keys = parse_domains(sender_domains), parse_keys(backups)
+        declared = parse_domains(sender_domains) if sender_domains else ()
+        backup_keys = parse_keys(backups) if backups else ()
     except ValidationError as exc:
         raise InvalidEmailHost(exc.messages[0], source="EmailHost", key=key) from None
     return Host(

@@ -88,6 +88,16 @@ def test_default_timeout_is_ten_seconds(email_host):
     assert get_connection("shop").timeout == 10
 
 
+def test_a_changed_setting_is_read_again(email_host, settings):
+    email_host("shop", "smtp://smtp.example.com")
+    assert get_connection("shop").timeout == 10  # Read, and kept.
+    settings.EMAIL_HOSTS_DEFAULT_TIMEOUT = 3
+    assert get_connection("shop").timeout == 3
+    with override_settings(EMAIL_HOSTS_DEFAULT_TIMEOUT=5):
+        assert get_connection("shop").timeout == 5
+    assert get_connection("shop").timeout == 3
+
+
 @override_settings(EMAIL_HOSTS_DEFAULT_TIMEOUT=0)
 def test_bad_default_timeout_is_a_configuration_error(email_host):
     email_host("shop", "smtp://smtp.example.com")
