@@ -463,6 +463,7 @@ def _seed_distinct(count):
 
 
 def _forget_resolved_hosts():
+    hosts._encrypted_host.cache_clear()
     hosts._stored_host.cache_clear()
     fields._decrypt.cache_clear()
 

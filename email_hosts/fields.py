@@ -19,7 +19,7 @@ import functools
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.encoding import force_bytes, force_str
+from django.utils.encoding import force_bytes
 from django.views.decorators.debug import sensitive_variables
 from fernet_fields import EncryptedTextField
 from fernet_fields.hkdf import derive_fernet_key
@@ -112,10 +112,30 @@ def decrypt(ciphertext):
 @functools.lru_cache(maxsize=4096)
 @sensitive_variables()
 def _decrypt(keys, use_hkdf, ciphertext):
+    return decrypt_with(_fernet(keys, use_hkdf=use_hkdf), ciphertext)
+
+
+@sensitive_variables()
+def decrypt_with(a_fernet, ciphertext):
+    """
+    Return the plaintext of ``ciphertext`` (bytes) under ``a_fernet``, or
+    :class:`UndecryptableValue`. Not memoized: for callers that memoize
+    what they make of the plaintext instead.
+    """
     try:
-        return force_str(_fernet(keys, use_hkdf=use_hkdf).decrypt(ciphertext))
+        return a_fernet.decrypt(ciphertext).decode()
     except InvalidToken:
         return UndecryptableValue(ciphertext)
+
+
+@conf.read_once
+@sensitive_variables()
+def current_fernet():
+    """
+    Return the ``MultiFernet`` that decrypts with the current settings: the
+    same object until they change, so it can key a cache.
+    """
+    return fernet()
 
 
 @sensitive_variables()

@@ -16,7 +16,7 @@ from email_hosts.exceptions import (
     InvalidEmailHost,
     RelayNotAllowed,
 )
-from email_hosts.fields import UndecryptableValue, decrypt
+from email_hosts.fields import UndecryptableValue, current_fernet, decrypt_with
 from email_hosts.keys import parse_keys
 from email_hosts.senders import validate_sender
 
@@ -66,18 +66,17 @@ def from_database(key):
     SMTP backend with a default sender, as in 0.3.
 
     Costs one query on every call, so that an edit in any process is seen at
-    once. Decrypting and parsing are memoized by their input (a ciphertext,
-    a DSN), which every edit replaces, so no cache can go stale.
+    once. Decrypting and parsing are memoized by the row's ciphertext, which
+    every edit replaces, so no cache can go stale.
     """
     if not conf.app_installed():
         return None
     row = _select(key)
     if row is None:
         return None
-    ciphertext, default_from, sender_domains, backups = row
-    return _allowed(
-        _stored_host(key, decrypt(ciphertext), default_from, sender_domains, backups)
-    )
+    ciphertext, *rest = row
+    # bytes: some drivers give a memoryview, which no cache can key on.
+    return _allowed(_encrypted_host(key, current_fernet(), (bytes(ciphertext), *rest)))
 
 
 def _allowed(host):
@@ -141,9 +140,8 @@ def from_row(email_host):
     )
 
 
-@functools.lru_cache(maxsize=4096)
 @sensitive_variables()
-def _stored_host(key, dsn, default_from, sender_domains, backups):
+def _build_host(key, dsn, default_from, sender_domains, backups):
     if isinstance(dsn, UndecryptableValue):
         raise EmailHostUndecryptable(key)
     transport = transport_from_dsn(dsn, source="EmailHost", key=key)
@@ -164,6 +162,19 @@ def _stored_host(key, dsn, default_from, sender_domains, backups):
         sender_domains=declared or transport.sender_domains,
         backups=backup_keys or transport.backups,
     )
+
+
+#: The host of a row already loaded, its DSN decrypted by the model field.
+_stored_host = functools.lru_cache(maxsize=4096)(_build_host)
+
+
+@functools.lru_cache(maxsize=4096)
+@sensitive_variables()
+def _encrypted_host(key, fernet, row):
+    # One cache for decrypting and parsing: a host seen before costs neither.
+    ciphertext, default_from, sender_domains, backups = row
+    dsn = decrypt_with(fernet, ciphertext)
+    return _build_host(key, dsn, default_from, sender_domains, backups)
 
 
 @sensitive_variables()
