@@ -64,7 +64,7 @@ migrations-test: $(BIN)/.installed
 bench: $(BIN)/.installed
 	$(BIN)/pip install --quiet 'psycopg[binary]'
 	status=0; $(BIN)/python bench/run.py || status=$$?; \
-	BENCH_DB=postgresql $(BIN)/python bench/run.py --scale-only && exit $$status
+	BENCH_DB=postgresql $(BIN)/python bench/run.py --database-only && exit $$status
 
 ## Run every supported Django and Python on SQLite, PostgreSQL and MariaDB.
 matrix: $(BIN)/.installed $(UPSTREAM)
