@@ -12,11 +12,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMessage
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_variables
 
-from email_hosts import conf
+from email_hosts import conf, hosts
 from email_hosts.backends import backend_for, get_connection
-from email_hosts.failures import explain
+from email_hosts.failures import explain, is_transient
 
 
 #: No check waits longer than this, whatever the host's own timeout.
@@ -45,10 +46,11 @@ def _bounded(host):
 
 
 @sensitive_variables()
-def _attempt(key, make_backend, action):
+def _attempt(key, make_backend, action, *, backups):
     """
     Run ``action`` on the backend ``make_backend()`` returns, opened, and
-    return its outcome, or why it failed in one line.
+    return its outcome, or why it failed in one line, with what this means
+    for mail sent through the host (``backups``: the keys that take over).
     """
     backend = None
     try:
@@ -58,12 +60,27 @@ def _attempt(key, make_backend, action):
     except ImproperlyConfigured as exc:
         return Outcome(ok=False, message=str(exc))
     except (OSError, smtplib.SMTPException) as exc:
-        timeout = getattr(backend, "timeout", None) or conf.default_timeout()
-        return Outcome(
-            ok=False,
-            message=_("Email host %(key)r: %(reason)s.")
-            % {"key": key, "reason": explain(exc, timeout=timeout)},
+        reason = explain(
+            exc,
+            host=getattr(backend, "host", key),
+            port=getattr(backend, "port", None),
+            timeout=getattr(backend, "timeout", None) or conf.default_timeout(),
         )
+        message = _("Email host %(key)r: %(reason)s.") % {"key": key, "reason": reason}
+        if is_transient(exc):
+            message = f"{message} {_meaning_for_mail(backups)}"
+        return Outcome(ok=False, message=message)
+
+
+def _meaning_for_mail(backups):
+    if not backups:
+        return _("It has no backup, so mail sent through it fails until this is fixed.")
+    return ngettext(
+        "When this happens while sending, its backup %(keys)s takes over.",
+        "When this happens while sending, its backups %(keys)s take over, in"
+        " this order.",
+        len(backups),
+    ) % {"keys": ", ".join(repr(key) for key in backups)}
 
 
 def check_connection(host):
@@ -78,7 +95,10 @@ def check_connection(host):
         )
 
     return _attempt(
-        host.key, lambda: backend_for(_bounded(host), reuse_connection=False), action
+        host.key,
+        lambda: backend_for(_bounded(host), reuse_connection=False),
+        action,
+        backups=host.backups,
     )
 
 
@@ -100,7 +120,10 @@ def send_test_email(host, recipient):
         )
 
     return _attempt(
-        host.key, lambda: backend_for(_bounded(host), reuse_connection=False), action
+        host.key,
+        lambda: backend_for(_bounded(host), reuse_connection=False),
+        action,
+        backups=host.backups,
     )
 
 
@@ -118,7 +141,20 @@ def send_through(key, message):
             % {"count": sent, "key": key, "addresses": ", ".join(message.to)},
         )
 
-    return _attempt(key, lambda: get_connection(key, fallback=False), action)
+    return _attempt(
+        key,
+        lambda: get_connection(key, fallback=False),
+        action,
+        backups=_backups_of(key),
+    )
+
+
+def _backups_of(key):
+    try:
+        host = hosts.find(key)
+    except ImproperlyConfigured:
+        return ()  # _attempt() reports the problem when it builds the backend.
+    return host.backups if host else ()
 
 
 def run_all(jobs, *, limit=TIMEOUT_CAP):

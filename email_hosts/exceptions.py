@@ -91,7 +91,7 @@ class DeliveryFailed(smtplib.SMTPException):
         self.attempts = tuple(attempts)
         self.unsent = unsent
         self.uncertain = tuple(uncertain)
-        tried = "; ".join(f"{key!r} {reason}" for key, reason in self.attempts)
+        tried = "; ".join(f"{key!r} ({reason})" for key, reason in self.attempts)
         message = f"Every email host failed, {unsent} message(s) unsent: {tried}."
         if self.uncertain:
             message += (

@@ -13,25 +13,37 @@ from django.utils.translation import ngettext
 from email_hosts.exceptions import DeliveryUncertain
 
 
-def explain(exc, *, timeout):  # noqa: PLR0911, PLR0912 -- one return per kind of failure
-    """Return why sending failed, in words an admin can act on."""
+def explain(exc, *, host, port, timeout):  # noqa: PLR0911, PLR0912 -- one return per kind of failure
+    """
+    Return why sending through the relay ``host``:``port`` failed, and what
+    to check, in words an admin can act on.
+    """
+    address = f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
     if isinstance(exc, DeliveryUncertain):
         return _(
             "the connection broke after the relay received a message and before"
             " it answered, so it may have accepted it"
         )
     if isinstance(exc, socket.gaierror):
-        return _("the host name could not be resolved")
+        return _("the host name %(host)s could not be resolved; check its spelling") % {
+            "host": host
+        }
     if isinstance(exc, ConnectionRefusedError):
-        return _("the connection was refused")
+        return _("%(address)s refused the connection; check the host and the port") % {
+            "address": address
+        }
     if isinstance(exc, TimeoutError) or (
         isinstance(exc, smtplib.SMTPServerDisconnected) and "timed out" in str(exc)
     ):
         return ngettext(
-            "the server did not answer within %(seconds)s second",
-            "the server did not answer within %(seconds)s seconds",
+            "%(address)s did not answer within %(seconds)s second; check the port"
+            " and the security (SSL/TLS on 465, STARTTLS on 587), and whether a"
+            " firewall drops the connection",
+            "%(address)s did not answer within %(seconds)s seconds; check the port"
+            " and the security (SSL/TLS on 465, STARTTLS on 587), and whether a"
+            " firewall drops the connection",
             timeout,
-        ) % {"seconds": timeout}
+        ) % {"address": address, "seconds": timeout}
     if isinstance(exc, FileNotFoundError | PermissionError):
         return _("a TLS certificate or key file cannot be read (%(reason)s)") % {
             "reason": exc.strerror
@@ -47,12 +59,25 @@ def explain(exc, *, timeout):  # noqa: PLR0911, PLR0912 -- one return per kind o
     if isinstance(exc, smtplib.SMTPSenderRefused):
         return _("the server refused the sender (%(code)s)") % {"code": exc.smtp_code}
     if isinstance(exc, smtplib.SMTPNotSupportedError):
-        return _("the server does not offer STARTTLS or AUTH as configured")
+        return _not_offered(exc, address)
     if isinstance(exc, smtplib.SMTPResponseException):
         return _("the server answered %(code)s") % {"code": exc.smtp_code}
     if isinstance(exc, smtplib.SMTPServerDisconnected):
         return _("the server closed the connection")
     return _("the connection failed (%(error)s)") % {"error": type(exc).__name__}
+
+
+def _not_offered(exc, address):
+    # smtplib's starttls() and login() name the missing extension.
+    if "STARTTLS" in str(exc):
+        return _(
+            "%(address)s does not offer STARTTLS; choose SSL/TLS with its port"
+            " (usually 465), or no TLS if the relay is on a network you trust"
+        ) % {"address": address}
+    return _(
+        "%(address)s does not offer a login (AUTH); leave the user name and"
+        " password empty, or use the port that offers it (usually 587)"
+    ) % {"address": address}
 
 
 def _codes(exc):

@@ -275,11 +275,21 @@ def smtp_server_factory():
     """Start aiosmtpd servers that require AUTH; stop them after the test."""
     servers = []
 
-    def start(*, tls=None, implicit_tls=None, handler_class=None, **behaviour):
+    def start(
+        *,
+        tls=None,
+        implicit_tls=None,
+        handler_class=None,
+        offers_auth=True,
+        **behaviour,
+    ):
         handler = (handler_class or RecordingHandler)(**behaviour)
         port = free_port()
         options = {"authenticator": _authenticator}
-        if tls is not None:
+        if not offers_auth:
+            # Without TLS, aiosmtpd then offers no AUTH at all.
+            options = {}
+        elif tls is not None:
             options |= {
                 "tls_context": tls,
                 "require_starttls": True,

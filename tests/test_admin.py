@@ -310,7 +310,10 @@ def test_check_connection_button_reports_a_rejected_login(
     host = email_host("shop", smtp_server.dsn(password="wrong"))
     response = admin_client.post(_check_url(host), follow=True)
     assert _messages(response) == [
-        "Email host 'shop': the server rejected the login (535)."
+        (
+            "Email host 'shop': the server rejected the login (535). It has no backup,"
+            " so mail sent through it fails until this is fixed."
+        )
     ]
 
 
@@ -355,7 +358,11 @@ def test_check_connection_action_reports_each_host(
         follow=True,
     )
     assert sorted(_messages(response)) == [
-        "Email host 'bad': the connection was refused.",
+        (
+            f"Email host 'bad': 127.0.0.1:{refused_port} refused the connection;"
+            " check the host and the port. It has no backup, so mail sent through it"
+            " fails until this is fixed."
+        ),
         "Email host 'good': the connection works.",
     ]
 

@@ -114,7 +114,11 @@ def test_sendtestemailhosts_check_fails_if_any_host_fails(
     with pytest.raises(CommandError, match=r"^1 of 2 host\(s\) failed the check\.$"):
         call_command("sendtestemailhosts", "--check", "--all", stdout=output)
     assert output.getvalue().splitlines() == [
-        "FAILED  Email host 'bad': the connection was refused.",
+        (
+            f"FAILED  Email host 'bad': 127.0.0.1:{refused_port} refused the"
+            " connection; check the host and the port. It has no backup, so mail"
+            " sent through it fails until this is fixed."
+        ),
         "ok      Email host 'good': the connection works.",
     ]
 
@@ -142,7 +146,11 @@ def test_sendtestemailhosts_all_goes_on_past_a_failing_host_and_fails_at_the_end
     ):
         call_command("sendtestemailhosts", "--all", "to@example.org", stdout=output)
     assert output.getvalue().splitlines() == [
-        "FAILED  Email host 'bad': the connection was refused.",
+        (
+            f"FAILED  Email host 'bad': 127.0.0.1:{refused_port} refused the"
+            " connection; check the host and the port. It has no backup, so mail"
+            " sent through it fails until this is fixed."
+        ),
         "ok      Sent 1 test email through 'good' to to@example.org.",
     ]
     assert len(smtp_server.envelopes) == 1
@@ -155,6 +163,8 @@ def test_sendtestemailhosts_key_gives_a_reason_not_a_traceback(
     output = io.StringIO()
     with pytest.raises(CommandError):
         call_command("sendtestemailhosts", "bad", "to@example.org", stdout=output)
-    assert (
-        output.getvalue() == "FAILED  Email host 'bad': the connection was refused.\n"
+    assert output.getvalue() == (
+        f"FAILED  Email host 'bad': 127.0.0.1:{refused_port} refused the"
+        " connection; check the host and the port. It has no backup, so mail"
+        " sent through it fails until this is fixed.\n"
     )

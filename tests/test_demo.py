@@ -46,4 +46,5 @@ def test_the_demo_routes_each_sender_and_fails_over(tmp_path):
             " news@example.net to you@example.net ---"
         ),
     ]
-    assert "Email host 'news' failed (the connection was refused)" in result.stderr
+    assert "Email host 'news' failed (127.0.0.1:" in result.stderr
+    assert "refused the connection; check the host and the port)" in result.stderr

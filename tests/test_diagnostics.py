@@ -2,6 +2,7 @@
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from email_hosts import diagnostics, hosts
 from email_hosts.dsn import parse_dsn
@@ -28,36 +29,86 @@ def test_check_connection_over_starttls(email_host, starttls_server, trust_test_
     assert _check(email_host, starttls_server.dsn("submission")).ok
 
 
+NO_BACKUP = "It has no backup, so mail sent through it fails until this is fixed."
+
+
 @pytest.mark.parametrize(
     ("dsn", "message"),
     [
         (
             "smtp://relay.invalid:25?timeout=2",
-            "Email host 'shop': the host name could not be resolved.",
+            (
+                "Email host 'shop': the host name relay.invalid could not be resolved;"
+                " check its spelling."
+            ),
         ),
         (
             "smtp://127.0.0.1:{refused}?timeout=2",
-            "Email host 'shop': the connection was refused.",
+            (
+                "Email host 'shop': 127.0.0.1:{refused} refused the connection; check"
+                " the host and the port."
+            ),
         ),
         (
             "smtp://127.0.0.1:{silent}?timeout=1",
-            "Email host 'shop': the server did not answer within 1 second.",
+            (
+                "Email host 'shop': 127.0.0.1:{silent} did not answer within 1 second;"
+                " check the port and the security (SSL/TLS on 465, STARTTLS on 587),"
+                " and whether a firewall drops the connection."
+            ),
         ),
     ],
 )
-def test_connection_failures_are_named(
+def test_connection_failures_name_the_relay_and_what_to_check(
     email_host, refused_port, silent_server, dsn, message
 ):
-    outcome = _check(email_host, dsn.format(refused=refused_port, silent=silent_server))
-    assert outcome == diagnostics.Outcome(ok=False, message=message)
+    ports = {"refused": refused_port, "silent": silent_server}
+    outcome = _check(email_host, dsn.format(**ports))
+    expected = f"{message.format(**ports)} {NO_BACKUP}"
+    assert outcome == diagnostics.Outcome(ok=False, message=expected)
+
+
+def test_a_relay_without_starttls_is_named_with_what_to_choose(email_host, smtp_server):
+    outcome = _check(email_host, smtp_server.dsn("submission"))
+    assert outcome.message == (
+        f"Email host 'shop': 127.0.0.1:{smtp_server.port} does not offer"
+        f" STARTTLS; choose SSL/TLS with its port (usually 465), or no TLS if"
+        f" the relay is on a network you trust. {NO_BACKUP}"
+    )
+
+
+def test_a_relay_without_auth_is_named_with_what_to_do(email_host, smtp_server_factory):
+    server = smtp_server_factory(offers_auth=False)
+    outcome = _check(email_host, server.dsn())
+    assert outcome.message == (
+        f"Email host 'shop': 127.0.0.1:{server.port} does not offer a login"
+        f" (AUTH); leave the user name and password empty, or use the port that"
+        f" offers it (usually 587). {NO_BACKUP}"
+    )
+
+
+def test_a_failure_says_which_backups_take_over(email_host, refused_port):
+    email_host("spare", "console://")
+    email_host("last", "console://")
+    host = _host(email_host, f"smtp://127.0.0.1:{refused_port}", backups="spare, last")
+    outcome = diagnostics.check_connection(host)
+    assert outcome.message.endswith(
+        "When this happens while sending, its backups 'spare', 'last' take over,"
+        " in this order."
+    )
+
+
+def test_a_permanent_refusal_says_nothing_about_backups(email_host, smtp_server):
+    host = _host(email_host, smtp_server.dsn(), backups="spare")
+    outcome = diagnostics.send_test_email(host, REFUSED_RECIPIENT)
+    assert outcome.message == "Email host 'shop': the server refused the recipient."
 
 
 def test_timeout_is_capped(email_host, silent_server, monkeypatch):
     monkeypatch.setattr(diagnostics, "TIMEOUT_CAP", 1)
     outcome = _check(email_host, f"smtp://127.0.0.1:{silent_server}?timeout=300")
-    assert (
+    assert f"127.0.0.1:{silent_server} did not answer within 1 second;" in (
         outcome.message
-        == "Email host 'shop': the server did not answer within 1 second."
     )
 
 
@@ -73,7 +124,8 @@ def test_untrusted_certificate_is_a_tls_failure(
 def test_rejected_login_is_named_without_the_password(email_host, smtp_server):
     outcome = _check(email_host, smtp_server.dsn(password="wrong-pass"))
     assert outcome == diagnostics.Outcome(
-        ok=False, message="Email host 'shop': the server rejected the login (535)."
+        ok=False,
+        message=f"Email host 'shop': the server rejected the login (535). {NO_BACKUP}",
     )
     assert "wrong-pass" not in outcome.message
 
@@ -131,4 +183,14 @@ def test_a_batch_of_checks_answers_within_its_limit(silent_server):
         ok=False,
         message="Email host 'slow': no result within 0.5 seconds, while other hosts"
         " were checked too. Check it on its own.",
+    )
+
+
+def test_a_failure_is_explained_in_the_admin_language(email_host, refused_port):
+    with translation.override("de"):
+        outcome = _check(email_host, f"smtp://127.0.0.1:{refused_port}?timeout=2")
+    assert outcome.message == (
+        f"E-Mail-Host 'shop': 127.0.0.1:{refused_port} hat die Verbindung"
+        " abgelehnt; prüfen Sie Host und Port. Er hat keinen Ersatz-Host, daher"
+        " schlägt E-Mail über ihn fehl, bis das behoben ist."
     )

@@ -101,8 +101,9 @@ def test_every_host_failing_is_one_error_that_lists_each(
     with pytest.raises(DeliveryFailed) as excinfo:
         RoutingBackend().send_messages(_messages(2))
     assert str(excinfo.value) == (
-        "Every email host failed, 2 message(s) unsent: 'shop' the connection was"
-        " refused; 'spare' the server rejected the login (535)."
+        f"Every email host failed, 2 message(s) unsent: 'shop' (127.0.0.1:"
+        f"{refused_port} refused the connection; check the host and the port);"
+        " 'spare' (the server rejected the login (535))."
     )
     assert [key for key, _reason in excinfo.value.attempts] == ["shop", "spare"]
 

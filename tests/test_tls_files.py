@@ -110,7 +110,8 @@ def test_a_missing_file_is_explained(press_button, email_host, starttls_server):
     assert press_button(host) == [
         (
             "Email host 'shop': a TLS certificate or key file cannot be read"
-            " (No such file or directory)."
+            " (No such file or directory). It has no backup, so mail sent through"
+            " it fails until this is fixed."
         )
     ]
 

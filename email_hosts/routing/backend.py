@@ -106,8 +106,9 @@ class RoutingBackend(BaseEmailBackend):
             sent += count
             if failure is None:
                 break
-            timeout = host.transport.timeout or conf.default_timeout()
-            reason = failures.explain(failure, timeout=timeout)
+            reason = failures.explain(
+                failure, host=backend.host, port=backend.port, timeout=backend.timeout
+            )
             attempts.append((current, failure, reason))
             self._log_failover(current, reason, rest, len(pending))
         self._raise_unless_silent(attempts, pending, uncertain)
