@@ -3,6 +3,7 @@
 import functools
 
 from django.contrib import admin, messages
+from django.contrib.admin import actions as admin_actions
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
@@ -16,6 +17,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from email_hosts import diagnostics, hosts, inventory
 from email_hosts.forms import EmailHostForm
 from email_hosts.models import EmailHost
+from email_hosts.routing.deletion import backups_lost_by_deleting
 from email_hosts.routing.table import build_table
 
 
@@ -29,7 +31,7 @@ class EmailHostAdmin(admin.ModelAdmin):
     search_fields = ["key"]
     # One COUNT per page, not two: the total is the same without filters.
     show_full_result_count = False
-    actions = ["check_connection_action", "send_test_email_action"]
+    actions = ["delete_selected", "check_connection_action", "send_test_email_action"]
     change_list_template = "admin/email_hosts/emailhost/change_list.html"
     change_form_template = "admin/email_hosts/emailhost/change_form.html"
     fieldsets = [
@@ -125,15 +127,38 @@ class EmailHostAdmin(admin.ModelAdmin):
         problem = inventory.settings_problem()
         if problem:
             self.message_user(request, problem, messages.ERROR)
+        table = None if problem else build_table()
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": _("Who sends for each sender domain"),
-            "routes": [] if problem else build_table().routes(),
+            "routes": table.routes() if table else [],
+            "unknown_backups": table.unknown_backups() if table else [],
         }
         return TemplateResponse(
             request, "admin/email_hosts/emailhost/routing.html", context
         )
+
+    def delete_view(self, request, object_id, extra_context=None):
+        response = super().delete_view(request, object_id, extra_context)
+        if isinstance(response, TemplateResponse) and "object" in response.context_data:
+            response.context_data["lost_backups"] = backups_lost_by_deleting(
+                [response.context_data["object"].key]
+            )
+        return response
+
+    @admin.action(
+        description=admin_actions.delete_selected.short_description,
+        permissions=["delete"],
+    )
+    def delete_selected(self, request, queryset):
+        """Django's action, whose confirmation also warns of lost backups."""
+        response = admin_actions.delete_selected(self, request, queryset)
+        if isinstance(response, TemplateResponse):
+            response.context_data["lost_backups"] = backups_lost_by_deleting(
+                queryset.values_list("key", flat=True)
+            )
+        return response
 
     def render_change_form(self, request, context, *args, obj=None, **kwargs):
         if obj is not None:

@@ -270,7 +270,7 @@ class EmailHostForm(forms.ModelForm):
         # Routing is checked here, not by the model: a host picked by key
         # needs no routing, and the model sits below the routing rules.
         try:
-            validate_stored_host(self.instance)
+            validate_stored_host(self.instance, previous_key=self.initial.get("key"))
         except ValidationError as exc:
             self._update_errors(exc)
 

@@ -56,7 +56,16 @@ def _strings_in_code():
             ):
                 found.add(node.args[0].value)
     for path in PACKAGE.rglob("*.html"):
-        found |= set(re.findall(r'{% translate "([^"]+)" %}', path.read_text()))
+        text = path.read_text()
+        found |= set(re.findall(r'{% translate "([^"]+)" %}', text))
+        # A blocktranslate's msgid is its singular text, with %(name)s for
+        # each {{ name }}, as makemessages writes it.
+        for singular in re.findall(
+            r"{% blocktranslate [^%]*%}(.*?){% (?:plural|endblocktranslate) %}",
+            text,
+            re.DOTALL,
+        ):
+            found.add(re.sub(r"{{ (\w+) }}", r"%(\1)s", singular))
     return found
 
 

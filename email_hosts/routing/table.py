@@ -143,6 +143,12 @@ class RoutingTable:
                 queue.extend(self.backups.get(current, ()))
         return chain
 
+    def listing_as_backup(self, key):
+        """Return the keys of the hosts that list ``key`` as a backup, sorted."""
+        return sorted(
+            other for other, backups in self.backups.items() if key in backups
+        )
+
     def unknown_backups(self):
         """Return (key, backup) pairs whose backup names no host."""
         known = self.hosts.keys() | self.broken.keys()
@@ -206,16 +212,23 @@ def build_table(*, exclude=None):
     return table
 
 
-def validate_stored_host(email_host):
+def validate_stored_host(email_host, *, previous_key=None):
     """
     Raise ``ValidationError`` by field if saving ``email_host`` would list a
     sender domain that another host lists too, name a backup that does not
-    exist, or close a cycle of backups. Sharing a default sender's domain is
-    fine: hosts picked by key need no routing.
+    exist, close a cycle of backups, or rename (from ``previous_key``) a host
+    that others list as a backup. Sharing a default sender's domain is fine:
+    hosts picked by key need no routing.
     """
     table = build_table(exclude=email_host.pk)
     add_stored_host(table, email_host)
     errors = {}
+    renamed = previous_key and previous_key != email_host.key
+    if renamed and (listed_by := table.listing_as_backup(previous_key)):
+        errors["key"] = _(
+            "%(keys)s name %(key)r as their backup: keep the key, or take it"
+            " out of their backups first."
+        ) % {"keys": ", ".join(listed_by), "key": previous_key}
     if taken := {
         domain: other
         for domain, keys in table.explicit.items()
