@@ -120,7 +120,10 @@ def test_add_check_and_send_through_the_admin(admin_page, smtp_server):
     _click(browser, "input[name=_continue]")
     _click(browser, "#check-connection")
     assert _messages(browser) == [
-        "Email host 'shop': the server rejected the login (535)."
+        (
+            "Email host 'shop': the server rejected the login (535). It has no"
+            " backup, so mail sent through it fails until this is fixed."
+        )
     ]
     assert "wrong-password" not in browser.page_source
 
