@@ -6,7 +6,8 @@ from django.contrib import admin, messages
 from django.contrib.admin import actions as admin_actions
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.db.models import OuterRef, Subquery
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
@@ -14,9 +15,10 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 
-from email_hosts import diagnostics, hosts, inventory
+from email_hosts import diagnostics, hosts, inventory, status
+from email_hosts.admin_status import render_status, render_stored_status
 from email_hosts.forms import EmailHostForm
-from email_hosts.models import EmailHost
+from email_hosts.models import EmailHost, HostStatus
 from email_hosts.routing.deletion import backups_lost_by_deleting
 from email_hosts.routing.table import build_table
 
@@ -24,10 +26,46 @@ from email_hosts.routing.table import build_table
 SECRET_FIELDS = ("password", "pasted_dsn")
 
 
+def _status_of(key):
+    return HostStatus.objects.filter(key=OuterRef(key))
+
+
+class StatusFilter(admin.SimpleListFilter):
+    """Hosts by how their relay last answered: failing, working, never checked."""
+
+    title = _("status")
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("failing", _("Failing")),
+            ("working", _("Working")),
+            ("never", _("Never checked")),
+        ]
+
+    def queryset(self, request, queryset):
+        checked = HostStatus.objects.values("key")
+        if self.value() == "failing":
+            return queryset.filter(key__in=checked.filter(ok=False))
+        if self.value() == "working":
+            return queryset.filter(key__in=checked.filter(ok=True))
+        if self.value() == "never":
+            return queryset.exclude(key__in=checked)
+        return queryset
+
+
 @admin.register(EmailHost)
 class EmailHostAdmin(admin.ModelAdmin):
     form = EmailHostForm
-    list_display = ["key", "transport", "default_from", "source", "updated_at"]
+    list_display = [
+        "key",
+        "status",
+        "transport",
+        "default_from",
+        "source",
+        "updated_at",
+    ]
+    list_filter = [StatusFilter]
     search_fields = ["key"]
     # One COUNT per page, not two: the total is the same without filters.
     show_full_result_count = False
@@ -84,6 +122,23 @@ class EmailHostAdmin(admin.ModelAdmin):
         except ImproperlyConfigured:
             return False
 
+    def get_queryset(self, request):
+        # The status in the page's own query: no query per row.
+        statuses = _status_of("key")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                status_ok=Subquery(statuses.values("ok")),
+                status_message=Subquery(statuses.values("message")),
+                status_checked_at=Subquery(statuses.values("checked_at")),
+            )
+        )
+
+    @admin.display(description=_("status"))
+    def status(self, obj):
+        return render_status(obj.status_ok, obj.status_message, obj.status_checked_at)
+
     @admin.display(description=_("transport"))
     def transport(self, obj):
         entry = inventory.stored_entry(obj)
@@ -111,10 +166,20 @@ class EmailHostAdmin(admin.ModelAdmin):
                 key__in=[entry.key for entry in entries]
             ).values_list("key", flat=True)
         )
+        statuses = status.of([entry.key for entry in entries]) if entries else {}
         settings_hosts = [
-            {"entry": entry, "overridden": entry.key in overridden} for entry in entries
+            {
+                "entry": entry,
+                "overridden": entry.key in overridden,
+                "status": render_stored_status(statuses.get(entry.key)),
+            }
+            for entry in entries
         ]
-        extra_context = {**(extra_context or {}), "settings_hosts": settings_hosts}
+        extra_context = {
+            **(extra_context or {}),
+            "settings_hosts": settings_hosts,
+            "can_check": self.has_change_permission(request),
+        }
         return super().changelist_view(request, extra_context)
 
     def routing_view(self, request):
@@ -173,6 +238,11 @@ class EmailHostAdmin(admin.ModelAdmin):
                 "routing/",
                 view(self.routing_view),
                 name="email_hosts_emailhost_routing",
+            ),
+            path(
+                "settings/<str:key>/check-connection/",
+                view(self.check_settings_host_view),
+                name="email_hosts_emailhost_check_settings_host",
             ),
             path(
                 "<path:object_id>/check-connection/",
@@ -244,6 +314,29 @@ class EmailHostAdmin(admin.ModelAdmin):
                 current_app=self.admin_site.name,
             )
         )
+
+    def check_settings_host_view(self, request, key):
+        """Check a host from ``EMAIL_HOSTS``, which has no change page."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        try:
+            host = hosts.from_settings(key)
+        except ImproperlyConfigured as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            if host is None:
+                raise Http404
+            [outcome] = diagnostics.run_all(
+                [(key, functools.partial(diagnostics.check_connection, host))]
+            )
+            level = messages.SUCCESS if outcome.ok else messages.ERROR
+            self.message_user(request, outcome.message, level)
+        changelist = reverse(
+            "admin:email_hosts_emailhost_changelist", current_app=self.admin_site.name
+        )
+        return HttpResponseRedirect(f"{changelist}#settings-hosts")
 
     def check_connection_view(self, request, object_id):
         return self._object_view(request, object_id, self.check_connection_action)

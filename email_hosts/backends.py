@@ -11,10 +11,11 @@ import threading
 from django.conf import settings
 from django.core import mail
 from django.core.mail.backends import console, dummy, locmem, smtp
+from django.utils import translation
 from django.utils.functional import cached_property
 from django.views.decorators.debug import sensitive_variables
 
-from email_hosts import conf, connections, hosts, pool, tls
+from email_hosts import conf, connections, failures, hosts, pool, status, tls
 from email_hosts.exceptions import EmailHostDoesNotExist, invalid_mailer
 
 
@@ -102,8 +103,11 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
 
     A backend with an alias keeps its logged-in connection open for the next
     send through the same host (``EMAIL_HOSTS_CONNECTION_REUSE``), unless
-    ``reuse_connection`` is false.
+    ``reuse_connection`` is false, and keeps whether the relay let it in as
+    the host's status, unless ``keeps_status`` is false.
     """
+
+    keeps_status = True
 
     @sensitive_variables()
     def __init__(
@@ -185,21 +189,46 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
 
     @sensitive_variables()
     def _open_new(self):
+        # Django's open() hides errors from a silent backend; the status of
+        # the host needs them, so they are hidden here instead.
+        fail_silently, self.fail_silently = self.fail_silently, False
         try:
             opened = super().open()
-        except BaseException:
+        except BaseException as exc:
             # Django keeps a connection whose STARTTLS or login failed until
             # the next open() or close(), which a failed send never calls.
             if (partial := getattr(self, "_partial_connection", None)) is not None:
                 partial.close()
                 self._partial_connection = None
+            if not isinstance(exc, OSError):
+                raise
+            self._record_status(exc)
+            if fail_silently:
+                return None
             raise
+        finally:
+            self.fail_silently = fail_silently
         if opened:
             self.connection.email_host_key = self.alias
             self.connection.email_hosts_usage = pool.Usage(
                 fingerprint=self._fingerprint()
             )
+            self._record_status(None)
         return opened
+
+    def _record_status(self, exc):
+        """Keep whether this host's relay let us in, for the admin's list."""
+        if self.alias is None or not self.keeps_status:
+            return
+        if exc is None:
+            status.record_send(self.alias, ok=True, message="")
+            return
+        # In the site's language: every process and every admin reads it.
+        with translation.override(settings.LANGUAGE_CODE):
+            reason = failures.explain(
+                exc, host=self.host, port=self.port, timeout=self.timeout
+            )
+        status.record_send(self.alias, ok=False, message=reason)
 
     def close(self):
         connection = self.connection

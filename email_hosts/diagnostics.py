@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_variables
 
-from email_hosts import conf, hosts
+from email_hosts import conf, hosts, status
 from email_hosts.backends import backend_for, get_connection
 from email_hosts.failures import explain, is_transient
 
@@ -36,6 +36,9 @@ TEST_BODY = (
 class Outcome:
     ok: bool
     message: str
+    #: What to keep as the host's status: (works, reason), or None when no
+    #: connection was tried (a host configured wrongly).
+    status: tuple | None = dataclasses.field(default=None, compare=False)
 
 
 def _bounded(host):
@@ -52,24 +55,33 @@ def _attempt(key, make_backend, action, *, backups):
     return its outcome, or why it failed in one line, with what this means
     for mail sent through the host (``backups``: the keys that take over).
     """
-    backend = None
+    backend, opened = None, False
     try:
         backend = make_backend()
+        # Kept by run_all() in the caller's thread, not by the backend in ours.
+        backend.keeps_status = False
+        backend.open()
+        opened = True
         with backend:
-            return action(backend)
+            return dataclasses.replace(action(backend), status=(True, ""))
     except ImproperlyConfigured as exc:
         return Outcome(ok=False, message=str(exc))
     except (OSError, smtplib.SMTPException) as exc:
-        reason = explain(
-            exc,
-            host=getattr(backend, "host", key),
-            port=getattr(backend, "port", None),
-            timeout=getattr(backend, "timeout", None) or conf.default_timeout(),
-        )
+        where = {
+            "host": getattr(backend, "host", key),
+            "port": getattr(backend, "port", None),
+            "timeout": getattr(backend, "timeout", None) or conf.default_timeout(),
+        }
+        reason = explain(exc, **where)
         message = _("Email host %(key)r: %(reason)s.") % {"key": key, "reason": reason}
         if is_transient(exc):
             message = f"{message} {_meaning_for_mail(backups)}"
-        return Outcome(ok=False, message=message)
+        if opened:  # The relay let us in; the message was its problem.
+            return Outcome(ok=False, message=message, status=(True, ""))
+        # In the site's language: every process and every admin reads it.
+        with translation.override(settings.LANGUAGE_CODE):
+            kept = explain(exc, **where)
+        return Outcome(ok=False, message=message, status=(False, kept))
 
 
 def _meaning_for_mail(backups):
@@ -174,7 +186,7 @@ def run_all(jobs, *, limit=TIMEOUT_CAP):
     futures = [executor.submit(run, job) for _key, job in jobs]
     done, _pending = wait(futures, timeout=limit)
     executor.shutdown(wait=False, cancel_futures=True)
-    return [
+    outcomes = [
         future.result()
         if future in done
         else Outcome(
@@ -187,3 +199,15 @@ def run_all(jobs, *, limit=TIMEOUT_CAP):
         )
         for (key, _job), future in zip(jobs, futures, strict=True)
     ]
+    # Here, not in the jobs: their threads have no database connection to
+    # close, and a test's transaction is visible in this thread alone.
+    for (key, _job), outcome in zip(jobs, outcomes, strict=True):
+        keep_status(key, outcome)
+    return outcomes
+
+
+def keep_status(key, outcome):
+    """Store what ``outcome`` found out about host ``key``'s relay, if anything."""
+    if outcome.status is not None:
+        ok, reason = outcome.status
+        status.record(key, ok=ok, message=reason)

@@ -10,7 +10,9 @@ from email_hosts.keys import validate_keys
 from email_hosts.senders import validate_sender
 
 
-class EmailHostManager(models.Manager):
+class KeyedManager(models.Manager):
+    """Fixtures name rows by key, so that loading one updates it in place."""
+
     def get_by_natural_key(self, key):
         return self.get(key=key)
 
@@ -64,7 +66,7 @@ class EmailHost(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
-    objects = EmailHostManager()
+    objects = KeyedManager()
 
     class Meta:
         ordering = ["key"]
@@ -76,6 +78,31 @@ class EmailHost(models.Model):
 
     def __repr__(self):
         return f"<EmailHost {self.key!r}>"
+
+    def natural_key(self):
+        return (self.key,)
+
+
+class HostStatus(models.Model):
+    """
+    How the last attempt to connect and log in to a host's relay went, by
+    host key: for stored hosts and hosts from settings alike. Written by
+    the admin's checks, ``sendtestemailhosts`` and real sends.
+    """
+
+    key = models.CharField(_("key"), max_length=100, unique=True)
+    ok = models.BooleanField(_("works"))
+    message = models.CharField(_("result"), max_length=500)
+    checked_at = models.DateTimeField(_("checked at"))
+
+    objects = KeyedManager()
+
+    class Meta:
+        verbose_name = _("host status")
+        verbose_name_plural = _("host statuses")
+
+    def __str__(self):
+        return f"{self.key}: {self.message}"
 
     def natural_key(self):
         return (self.key,)

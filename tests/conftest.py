@@ -26,7 +26,7 @@ from cryptography.x509.oid import NameOID
 from django.db import connection
 from django.urls import reverse
 
-from email_hosts import pool
+from email_hosts import pool, status
 
 
 ROOT = Path(__file__).parents[1]
@@ -153,8 +153,12 @@ def _write_chain(path, key, certificate):
 
 @pytest.fixture(autouse=True)
 def _no_kept_connections():
-    """Start and end each test without idle connections to earlier servers."""
+    """
+    Start and end each test without idle connections to earlier servers,
+    and with no host status remembered from an earlier test.
+    """
     pool.close_all()
+    status.forget()
     yield
     pool.close_all()
 

@@ -1,5 +1,6 @@
 """dumpdata and loaddata, keyed by the host key."""
 
+import datetime
 import io
 import json
 from pathlib import Path
@@ -7,7 +8,10 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from email_hosts.models import EmailHost
+from email_hosts.models import EmailHost, HostStatus
+
+
+NOW = datetime.datetime(2026, 12, 1, 8, 0, tzinfo=datetime.timezone.utc)
 
 
 DOCS_FIXTURE = (
@@ -77,3 +81,13 @@ def test_dumpdata_refuses_a_host_it_cannot_decrypt(email_host, settings):
     settings.FERNET_KEYS = ["not-the-key"]
     with pytest.raises(CommandError, match="cannot be decrypted with the current keys"):
         _dump()
+
+
+def test_host_statuses_are_keyed_by_key_too(db, tmp_path):
+    HostStatus.objects.create(key="shop", ok=False, message="down", checked_at=NOW)
+    [record] = _dump()
+    assert record["model"] == "email_hosts.hoststatus"
+    assert "pk" not in record
+    HostStatus.objects.filter(key="shop").update(message="changed")
+    _load(tmp_path, [record])
+    assert HostStatus.objects.get().message == "down"

@@ -1,3 +1,4 @@
+import functools
 import socket
 
 from django.core.mail import EmailMessage
@@ -61,27 +62,30 @@ class Command(BaseCommand):
             )
         # One host's failure does not stop the others; each gets a line.
         self._report(
-            [
-                diagnostics.send_through(
-                    key,
-                    EmailMessage(
-                        subject=f"Test email from {socket.gethostname()} on"
-                        f" {timezone.now()}",
-                        body="If you're reading this, it was successful.",
-                        to=addresses,
-                    ),
-                )
-                for key in keys
-            ],
+            [self._send_one(key, addresses) for key in keys],
             _("%(failed)d of %(total)d host(s) failed to send the test email."),
         )
+
+    @staticmethod
+    def _send_one(key, addresses):
+        outcome = diagnostics.send_through(
+            key,
+            EmailMessage(
+                subject=f"Test email from {socket.gethostname()} on {timezone.now()}",
+                body="If you're reading this, it was successful.",
+                to=addresses,
+            ),
+        )
+        diagnostics.keep_status(key, outcome)
+        return outcome
 
     def _check(self, keys, *, every_host):
         keys = hosts.all_keys() if every_host else keys
         if not keys:
             raise CommandError(_("Give the keys of the hosts to check, or --all."))
+        # Hosts are looked up here, checked at once in threads of their own.
         self._report(
-            [self._check_one(key) for key in keys],
+            diagnostics.run_all([(key, self._check_job(key)) for key in keys]),
             _("%(failed)d of %(total)d host(s) failed the check."),
         )
 
@@ -95,13 +99,16 @@ class Command(BaseCommand):
             raise CommandError(summary % {"failed": failed, "total": len(outcomes)})
 
     @staticmethod
-    def _check_one(key):
+    def _check_job(key):
+        """Return a callable that checks host ``key``, or says why it cannot."""
         try:
             host = hosts.find(key)
         except InvalidEmailHost as exc:
-            return diagnostics.Outcome(ok=False, message=str(exc))
-        if host is None:
-            return diagnostics.Outcome(
+            outcome = diagnostics.Outcome(ok=False, message=str(exc))
+        else:
+            if host is not None:
+                return functools.partial(diagnostics.check_connection, host)
+            outcome = diagnostics.Outcome(
                 ok=False, message=str(EmailHostDoesNotExist(key))
             )
-        return diagnostics.check_connection(host)
+        return lambda: outcome
