@@ -15,8 +15,13 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 
-from email_hosts import diagnostics, hosts, inventory, status
-from email_hosts.admin_status import render_status, render_stored_status
+from email_hosts import conf, diagnostics, hosts, inventory, status
+from email_hosts.admin_cells import (
+    render_backups,
+    render_senders,
+    render_status,
+    render_stored_status,
+)
 from email_hosts.forms import EmailHostForm
 from email_hosts.models import EmailHost, HostStatus
 from email_hosts.routing.deletion import backups_lost_by_deleting
@@ -62,6 +67,8 @@ class EmailHostAdmin(admin.ModelAdmin):
         "status",
         "transport",
         "default_from",
+        "sends_for",
+        "backups_in_order",
         "source",
         "updated_at",
     ]
@@ -146,6 +153,16 @@ class EmailHostAdmin(admin.ModelAdmin):
             return format_html('<strong class="errornote">{}</strong>', entry.problem)
         return entry.summary
 
+    @admin.display(description=_("sends for"))
+    def sends_for(self, obj):
+        return render_senders(
+            inventory.stored_entry(obj), fallback=conf.routing_fallback()
+        )
+
+    @admin.display(description=_("backup hosts"))
+    def backups_in_order(self, obj):
+        return render_backups(inventory.stored_entry(obj))
+
     @admin.display(description=_("source"))
     def source(self, obj):
         if obj.key in inventory.settings_keys():
@@ -167,11 +184,14 @@ class EmailHostAdmin(admin.ModelAdmin):
             ).values_list("key", flat=True)
         )
         statuses = status.of([entry.key for entry in entries]) if entries else {}
+        fallback = conf.routing_fallback()
         settings_hosts = [
             {
                 "entry": entry,
                 "overridden": entry.key in overridden,
                 "status": render_stored_status(statuses.get(entry.key)),
+                "senders": render_senders(entry, fallback=fallback),
+                "backups": render_backups(entry),
             }
             for entry in entries
         ]
@@ -197,7 +217,12 @@ class EmailHostAdmin(admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": _("Who sends for each sender domain"),
-            "routes": table.routes() if table else [],
+            "routes": [
+                (route, table.chain(route.keys[0])[1:] if not route.ambiguous else [])
+                for route in table.routes()
+            ]
+            if table
+            else [],
             "unknown_backups": table.unknown_backups() if table else [],
         }
         return TemplateResponse(
@@ -238,6 +263,11 @@ class EmailHostAdmin(admin.ModelAdmin):
                 "routing/",
                 view(self.routing_view),
                 name="email_hosts_emailhost_routing",
+            ),
+            path(
+                "key/<str:key>/",
+                view(self.by_key_view),
+                name="email_hosts_emailhost_by_key",
             ),
             path(
                 "settings/<str:key>/check-connection/",
@@ -314,6 +344,36 @@ class EmailHostAdmin(admin.ModelAdmin):
                 current_app=self.admin_site.name,
             )
         )
+
+    def by_key_view(self, request, key):
+        """Go to the host ``key``: its change page, or its row among settings."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        if obj := EmailHost.objects.filter(key=key).first():
+            return HttpResponseRedirect(
+                reverse(
+                    "admin:email_hosts_emailhost_change",
+                    args=[obj.pk],
+                    current_app=self.admin_site.name,
+                )
+            )
+        if key not in inventory.settings_keys():
+            self.message_user(
+                request,
+                _("No email host %(key)r: see the backups that name no host.")
+                % {"key": key},
+                messages.WARNING,
+            )
+            return HttpResponseRedirect(
+                reverse(
+                    "admin:email_hosts_emailhost_routing",
+                    current_app=self.admin_site.name,
+                )
+            )
+        changelist = reverse(
+            "admin:email_hosts_emailhost_changelist", current_app=self.admin_site.name
+        )
+        return HttpResponseRedirect(f"{changelist}#settings-host-{key}")
 
     def check_settings_host_view(self, request, key):
         """Check a host from ``EMAIL_HOSTS``, which has no change page."""

@@ -23,6 +23,23 @@ class Entry:
     summary: str = ""
     default_from: str = ""
     problem: str = ""
+    #: The domains the host lists, and its default sender's, for routing.
+    sender_domains: tuple = ()
+    default_domain: str | None = None
+    #: The keys that take over when it fails, in order.
+    backups: tuple = ()
+
+
+def _described(host, source):
+    return Entry(
+        key=host.key,
+        source=source,
+        summary=host.transport.summary(),
+        default_from=host.default_from,
+        sender_domains=host.sender_domains,
+        default_domain=host.default_domain,
+        backups=host.backups,
+    )
 
 
 def problem_of(email_host):
@@ -40,13 +57,7 @@ def stored_entry(email_host):
     """Describe an ``EmailHost`` row already loaded."""
     if problem := problem_of(email_host):
         return Entry(key=email_host.key, source="database", problem=problem)
-    host = hosts.from_row(email_host)
-    return Entry(
-        key=host.key,
-        source="database",
-        summary=host.transport.summary(),
-        default_from=host.default_from,
-    )
+    return _described(hosts.from_row(email_host), "database")
 
 
 def settings_problem():
@@ -91,12 +102,7 @@ def settings_entry(key):
         return Entry(
             key=key, source="MAILERS", summary=_mailer_summary(conf.mailers()[key])
         )
-    return Entry(
-        key=key,
-        source="EMAIL_HOSTS",
-        summary=host.transport.summary(),
-        default_from=host.default_from,
-    )
+    return _described(host, "EMAIL_HOSTS")
 
 
 def settings_entries():

@@ -382,20 +382,25 @@ def test_diagnostics_refuse_a_post_without_csrf_token(
 def test_the_routing_page_shows_who_sends_for_each_domain(admin_client, email_host):
     email_host("transactional", "smtp://a.example.com", default_from="t@example.com")
     email_host("newsletter", "smtp://b.example.com", default_from="n@example.com")
-    email_host("shop", "smtp://c.example.com", default_from="s@example.net")
+    email_host(
+        "shop", "smtp://c.example.com", default_from="s@example.net", backups="club"
+    )
     assert ROUTING in admin_client.get(CHANGELIST).content.decode()
     response = admin_client.get(ROUTING)
     assert [
-        (route.domain, route.keys, route.ambiguous)
-        for route in response.context["routes"]
+        (route.domain, route.keys, route.ambiguous, backups)
+        for route, backups in response.context["routes"]
     ] == [
-        ("example.com", ("newsletter", "transactional"), True),
-        ("example.net", ("shop",), False),
-        ("example.org", ("club",), False),
+        ("example.com", ("newsletter", "transactional"), True, []),
+        ("example.net", ("shop",), False, ["club"]),
+        ("example.org", ("club",), False, []),
     ]
     html = response.content.decode()
     assert "Nobody: several hosts tie (newsletter, transactional)" in html
     assert "listed in its sender domains" in html
+    by_key = reverse("admin:email_hosts_emailhost_by_key", args=["club"])
+    assert f'<td><a href="{by_key}">club</a></td>' in html
+    assert "nobody: the mail fails" in html
 
 
 def test_the_routing_page_needs_permission_to_view_hosts(client, django_user_model):

@@ -1,8 +1,12 @@
-"""How a host's last check reads in the admin: an icon, what happened, when."""
+"""
+The cells of the admin's lists that take more than a field: a host's status
+(an icon, what happened, when), the senders it serves, and its backups.
+"""
 
 from django.templatetags.static import static
+from django.urls import reverse
 from django.utils import formats, timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 
@@ -41,3 +45,38 @@ def render_stored_status(host_status):
     if host_status is None:
         return render_status(None, "", None)
     return render_status(host_status.ok, host_status.message, host_status.checked_at)
+
+
+def render_senders(entry, *, fallback):
+    """
+    Return the sender domains a host serves for ``RoutingBackend``: those it
+    lists, its default sender's, and all others if it is the ``fallback``.
+    """
+    parts = [(domain, "") for domain in entry.sender_domains]
+    if entry.default_domain and entry.default_domain not in entry.sender_domains:
+        parts.append((entry.default_domain, _("default sender")))
+    if entry.key == fallback:
+        parts.append((_("all other senders"), "EMAIL_HOSTS_FALLBACK"))
+    return format_html_join(
+        ", ",
+        "{}{}",
+        (
+            (
+                domain,
+                format_html(' <span class="quiet">({})</span>', note) if note else "",
+            )
+            for domain, note in parts
+        ),
+    )
+
+
+def render_backups(entry):
+    """Return the keys that take over from a host, in order, each a link."""
+    return format_html_join(
+        " → ",
+        '<a href="{}">{}</a>',
+        (
+            (reverse("admin:email_hosts_emailhost_by_key", args=[key]), key)
+            for key in entry.backups
+        ),
+    )
