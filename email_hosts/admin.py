@@ -79,6 +79,11 @@ class EmailHostAdmin(admin.ModelAdmin):
     actions = ["delete_selected", "check_connection_action", "send_test_email_action"]
     change_list_template = "admin/email_hosts/emailhost/change_list.html"
     change_form_template = "admin/email_hosts/emailhost/change_form.html"
+
+    class Media:
+        css = {"all": ["email_hosts/admin.css"]}
+        js = ["email_hosts/change_form.js"]
+
     fieldsets = [
         (None, {"fields": ["key", "default_from"]}),
         (
@@ -103,7 +108,10 @@ class EmailHostAdmin(admin.ModelAdmin):
             },
         ),
         (_("Routing"), {"fields": ["sender_domains", "backups"]}),
-        (_("Power users"), {"fields": ["pasted_dsn"], "classes": ["collapse"]}),
+        (
+            _("Connection string (DSN)"),
+            {"fields": ["pasted_dsn"], "classes": ["collapse"]},
+        ),
     ]
 
     def get_fieldsets(self, request, obj=None):

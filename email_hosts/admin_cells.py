@@ -36,8 +36,14 @@ def render_status(ok, message, checked_at):
             else checked_at,
             "DATETIME_FORMAT",
         ),
-        _("%(time)s ago") % {"time": timesince(checked_at)},
+        _ago(checked_at),
     )
+
+
+def _ago(moment):
+    if (timezone.now() - moment).total_seconds() < 60:
+        return _("just now")
+    return _("%(time)s ago") % {"time": timesince(moment)}
 
 
 def render_stored_status(host_status):

@@ -26,9 +26,10 @@ TIMEOUT_CAP = 15
 #: batch answers within TIMEOUT_CAP however many hosts there are.
 MAX_AT_ONCE = 8
 
-TEST_SUBJECT = "Test email from django-email-hosts"
+TEST_SUBJECT = "Test email through the email host {key!r}"
 TEST_BODY = (
-    "This test email was sent from the Django admin. If you read this, the host works."
+    "This test email was sent from the Django admin through the email host"
+    " {key!r}: {summary}. If you read this, the host works."
 )
 
 
@@ -119,8 +120,8 @@ def send_test_email(host, recipient):
 
     def action(backend):
         message = EmailMessage(
-            subject=TEST_SUBJECT,
-            body=TEST_BODY,
+            subject=TEST_SUBJECT.format(key=host.key),
+            body=TEST_BODY.format(key=host.key, summary=host.transport.summary()),
             from_email=settings.DEFAULT_FROM_EMAIL,
             to=[recipient],
         )

@@ -29,16 +29,17 @@ from email_hosts.routing.table import validate_stored_host
 
 
 KIND_CHOICES = [
-    ("submission", _("SMTP submission (port 587)")),
-    ("smtp", _("SMTP (port 25)")),
+    ("submission", _("SMTP submission")),
+    ("smtp", _("SMTP")),
     ("console", _("Console: print mail (development)")),
     ("locmem", _("Memory: keep mail in django.core.mail.outbox (tests)")),
     ("dummy", _("Dummy: discard mail")),
 ]
 SECURITY_CHOICES = [
     ("starttls", _("STARTTLS")),
-    ("ssl", _("SSL/TLS from the first byte (port 465)")),
-    ("none", _("None")),
+    ("ssl", _("SSL/TLS from the first byte")),
+    # Not "None": Django's own catalogue translates that word as "-".
+    ("none", _("No encryption, for a relay on a network you trust")),
 ]
 
 #: Which field a DSN error belongs on, by error code.
@@ -77,13 +78,22 @@ def _destination(transport):
 
 class EmailHostForm(forms.ModelForm):
     kind = forms.ChoiceField(label=_("Kind"), choices=KIND_CHOICES)
-    host = forms.CharField(label=_("Host"), required=False, max_length=253)
+    host = forms.CharField(
+        label=_("Host"),
+        required=False,
+        max_length=253,
+        # The admin's wide input: relay names are long.
+        widget=forms.TextInput(attrs={"class": "vTextField"}),
+    )
     port = forms.IntegerField(
         label=_("Port"),
         required=False,
         min_value=1,
         max_value=65535,
-        help_text=_("Leave empty for the kind's usual port."),
+        help_text=_(
+            "Leave empty for the usual port: 587 for SMTP submission, 465 with"
+            " SSL/TLS, 25 for SMTP."
+        ),
     )
     security = forms.ChoiceField(label=_("Security"), choices=SECURITY_CHOICES)
     username = forms.CharField(label=_("User name"), required=False, strip=False)
@@ -219,7 +229,10 @@ class EmailHostForm(forms.ModelForm):
         if kind == "submission" and security == "none":
             self.add_error(
                 "security",
-                _("SMTP submission always uses TLS. Choose SMTP (port 25) for none."),
+                _(
+                    "SMTP submission always uses TLS. Choose SMTP as the kind"
+                    " for no encryption."
+                ),
             )
             return None
         keeps_stored_password = bool(

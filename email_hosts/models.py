@@ -22,7 +22,10 @@ class EmailHost(models.Model):
         _("key"),
         max_length=100,
         unique=True,
-        help_text=_("The name code uses: get_connection(key) or send(using=key)."),
+        help_text=_(
+            "A short name for this host, such as shop. Code sends through the"
+            " host by this name, so changing it needs a change in the code too."
+        ),
     )
     dsn = EncryptedDSNField(
         _("DSN"),
@@ -39,7 +42,7 @@ class EmailHost(models.Model):
         validators=[validate_sender],
         help_text=_(
             "Used when a message has no sender of its own, for example"
-            " Shop &lt;shop@example.com&gt;. Wins over _default_from_email in the DSN."
+            " Shop &lt;shop@example.com&gt;."
         ),
     )
     sender_domains = models.CharField(
@@ -48,9 +51,9 @@ class EmailHost(models.Model):
         blank=True,
         validators=[validate_domains],
         help_text=_(
-            "Mail from these domains leaves through this host when sent with"
-            " RoutingBackend, besides the default sender's domain. Separate them"
-            " with commas."
+            "Where the site sends mail by its sender's domain, mail from these"
+            " domains leaves through this host, as does mail from the default"
+            " sender's domain. Separate them with commas."
         ),
     )
     backups = models.CharField(

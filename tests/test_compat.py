@@ -61,6 +61,7 @@ def test_sendtestemailhosts_serves_a_settings_key(db, smtp_server, capsys):
     [envelope] = smtp_server.envelopes
     assert envelope.rcpt_tos == ["a@example.org", "b@example.org"]
     assert b"If you're reading this, it was successful." in envelope.original_content
+    assert b"through the email host 'club'" in envelope.original_content
     assert "Sent 1 test email through 'club'" in capsys.readouterr().out
 
 

@@ -141,7 +141,9 @@ def test_send_test_email_reaches_the_recipient_only(email_host, smtp_server):
         "shop@example.com",
         ["admin@example.org"],
     )
-    assert diagnostics.TEST_SUBJECT.encode() in envelope.original_content
+    content = envelope.original_content.decode()
+    assert "Subject: Test email through the email host 'shop'" in content
+    assert f"host 'shop': smtp://relay-user@127.0.0.1:{smtp_server.port}" in content
 
 
 def test_refused_recipient_is_named(email_host, smtp_server):

@@ -118,3 +118,7 @@ def _errors_of(dsn):
     except ValidationError as exc:
         return exc.messages
     return []
+
+
+def test_no_entry_is_left_over_from_wording_that_is_gone():
+    assert set(_catalogue()) - _strings_in_code() == set()

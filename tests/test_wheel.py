@@ -76,12 +76,16 @@ def wheel(tmp_path_factory):
     return built
 
 
-def test_the_wheel_holds_migrations_templates_and_locales(wheel):
+def test_the_wheel_holds_migrations_templates_static_files_and_locales(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {
         "email_hosts/migrations/0001_initial.py",
+        "email_hosts/migrations/0002_host_status.py",
         "email_hosts/templates/admin/email_hosts/emailhost/change_form.html",
         "email_hosts/templates/admin/email_hosts/emailhost/change_list.html",
+        "email_hosts/templates/admin/email_hosts/emailhost/lost_backups.html",
+        "email_hosts/static/email_hosts/admin.css",
+        "email_hosts/static/email_hosts/change_form.js",
         "email_hosts/locale/de/LC_MESSAGES/django.mo",
         "email_hosts/locale/de/LC_MESSAGES/django.po",
     } <= names

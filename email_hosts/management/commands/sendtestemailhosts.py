@@ -71,8 +71,11 @@ class Command(BaseCommand):
         outcome = diagnostics.send_through(
             key,
             EmailMessage(
-                subject=f"Test email from {socket.gethostname()} on {timezone.now()}",
-                body="If you're reading this, it was successful.",
+                # 0.3's subject and body, with the host it went through.
+                subject=f"Test email from {socket.gethostname()} on {timezone.now()}"
+                f" through the email host {key!r}",
+                body="If you're reading this, it was successful.\n\n"
+                f"It was sent through the email host {key!r}.",
                 to=addresses,
             ),
         )
