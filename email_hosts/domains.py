@@ -34,21 +34,23 @@ def normalize_domain(domain):
 
 
 def parse_domains(text):
-    """Return the normalised domains in a comma- or space-separated list."""
+    """
+    Return the normalised domains in a comma- or space-separated list. An
+    error quotes the whole entry between commas, as it was typed.
+    """
     domains = []
-    for item in re.split(r"[\s,]+", text.strip()):
-        if not item:
-            continue
-        try:
-            domain = normalize_domain(item)
-        except ValueError:
-            raise ValidationError(
-                _("%(domain)r is not a domain name such as example.com."),
-                code="domain_invalid",
-                params={"domain": item},
-            ) from None
-        if domain not in domains:
-            domains.append(domain)
+    for entry in text.split(","):
+        for item in entry.split():
+            try:
+                domain = normalize_domain(item)
+            except ValueError:
+                raise ValidationError(
+                    _("%(domain)r is not a domain name such as example.com."),
+                    code="domain_invalid",
+                    params={"domain": entry.strip()},
+                ) from None
+            if domain not in domains:
+                domains.append(domain)
     return tuple(domains)
 
 

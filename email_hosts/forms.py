@@ -190,14 +190,21 @@ class EmailHostForm(forms.ModelForm):
 
     def clean_host(self):
         host = self.cleaned_data["host"].strip().strip("[]")
-        if HOST_FORBIDDEN_CHARACTERS.intersection(host) or (
-            ":" in host and not is_ip_literal(host)
-        ):
+        if "@" in host or (":" in host and not is_ip_literal(host)):
             raise ValidationError(
                 _(
                     "Enter the host name alone; the port and user name have fields of their own."
                 ),
                 code="host_invalid",
+            )
+        if HOST_FORBIDDEN_CHARACTERS.intersection(host):
+            raise ValidationError(
+                _(
+                    "%(host)r is not a host name: use letters, digits, dots and"
+                    " hyphens, such as smtp.example.com."
+                ),
+                code="host_invalid",
+                params={"host": host},
             )
         return host
 
@@ -218,15 +225,9 @@ class EmailHostForm(forms.ModelForm):
     @sensitive_variables()
     def _transport_from_fields(self, cleaned):
         """Return the transport the fields describe, or None after adding errors."""
-        if any(
-            name in self.errors
-            for name in ("kind", "host", "port", "timeout", "security")
-        ):
-            return None
-        kind, security = cleaned["kind"], cleaned["security"]
-        if kind not in SMTP_SCHEMES:
-            return Transport(scheme=kind)
+        kind, security = cleaned.get("kind"), cleaned.get("security")
         if kind == "submission" and security == "none":
+            # Reported with the other fields' errors, not after they are fixed.
             self.add_error(
                 "security",
                 _(
@@ -234,7 +235,13 @@ class EmailHostForm(forms.ModelForm):
                     " for no encryption."
                 ),
             )
+        if any(
+            name in self.errors
+            for name in ("kind", "host", "port", "timeout", "security")
+        ):
             return None
+        if kind not in SMTP_SCHEMES:
+            return Transport(scheme=kind)
         keeps_stored_password = bool(
             not cleaned["password"]
             and self.stored is not None

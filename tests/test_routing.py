@@ -225,7 +225,11 @@ def test_every_host_down_raises_and_fail_silently_returns_what_was_sent(
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [
-        ({"backups": "nope"}, "backups", "No email host nope."),
+        (
+            {"backups": "nope"},
+            "backups",
+            "No email host nope: add it first, or correct the key.",
+        ),
         (
             {"backups": "club"},
             "backups",

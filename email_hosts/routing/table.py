@@ -161,17 +161,23 @@ class RoutingTable:
 
 
 def _plaintext_routing(email_host):
-    """Return the routing of a stored host, read without decrypting it."""
-    try:
-        declared = parse_domains(email_host.sender_domains)
-        backups = parse_keys(email_host.backups)
-    except ValidationError:
-        return {}
+    """
+    Return the routing of a stored host, read without decrypting it. Each
+    part counts on its own: a malformed one must not hide the others'
+    problems (a backup naming no host) from the form.
+    """
     return {
-        "domains": declared,
+        "domains": _or_nothing(parse_domains, email_host.sender_domains),
         "default_domain": domain_of(email_host.default_from),
-        "backups": backups,
+        "backups": _or_nothing(parse_keys, email_host.backups),
     }
+
+
+def _or_nothing(parse, text):
+    try:
+        return parse(text)
+    except ValidationError:
+        return ()
 
 
 def _routing_of(host):
@@ -212,6 +218,26 @@ def build_table(*, exclude=None):
     return table
 
 
+def _domains_taken(table, taken):
+    """Say which domains another host lists already, and how to settle it."""
+    others = sorted(set(taken.values()))
+    values = {"domains": ", ".join(sorted(taken)), "keys": ", ".join(others)}
+    if all(
+        key in table.hosts and table.hosts[key].source == hosts.SETTINGS
+        for key in others
+    ):
+        return _(
+            "%(domains)s already listed by %(keys)s, which comes from the"
+            " EMAIL_HOSTS setting and cannot be changed here: one host per"
+            " domain. Remove the domain here, or from that host's DSN in the"
+            " settings."
+        ) % values
+    return _(
+        "%(domains)s already listed by %(keys)s: one host per domain."
+        " Remove it here or there; the other host can be a backup."
+    ) % values
+
+
 def validate_stored_host(email_host, *, previous_key=None):
     """
     Raise ``ValidationError`` by field if saving ``email_host`` would list a
@@ -236,15 +262,11 @@ def validate_stored_host(email_host, *, previous_key=None):
         for other in keys
         if other != email_host.key
     }:
-        errors["sender_domains"] = _(
-            "%(domains)s already listed by %(keys)s: one host per domain."
-            " Remove it here or there; the other host can be a backup."
-        ) % {
-            "domains": ", ".join(sorted(taken)),
-            "keys": ", ".join(sorted(set(taken.values()))),
-        }
+        errors["sender_domains"] = _domains_taken(table, taken)
     if unknown := [b for key, b in table.unknown_backups() if key == email_host.key]:
-        errors["backups"] = _("No email host %(keys)s.") % {"keys": ", ".join(unknown)}
+        errors["backups"] = _(
+            "No email host %(keys)s: add it first, or correct the key."
+        ) % {"keys": ", ".join(unknown)}
     elif (cycle := find_cycle(table.backups, start=email_host.key)) and (
         cycle[0] == email_host.key
     ):
