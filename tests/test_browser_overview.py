@@ -50,6 +50,12 @@ def _whole_page(browser):
     browser.execute_script("window.scrollTo(0, 0)")
 
 
+def _style(browser, element, name):
+    return browser.execute_script(
+        "return getComputedStyle(arguments[0])[arguments[1]]", element, name
+    )
+
+
 def _cell_padding(browser, selector):
     return browser.execute_script(
         "return parseFloat(getComputedStyle(document.querySelector(arguments[0]))"
@@ -105,6 +111,10 @@ def test_the_buttons_wait_for_unsaved_changes(
     check = browser.find_element(By.ID, "check-connection")
     assert not note.is_displayed()
     assert check.is_enabled()
+    # The buttons look like the object tools Django draws itself.
+    history = browser.find_element(By.CSS_SELECTOR, ".object-tools a.historylink")
+    for style in ("borderRadius", "backgroundColor", "textTransform", "fontSize"):
+        assert _style(browser, check, style) == _style(browser, history, style)
     # The security choices are our words in both languages, never Django's "-".
     security = browser.find_element(By.NAME, "security").text
     assert "-" not in security.splitlines()

@@ -226,16 +226,22 @@ def _domains_taken(table, taken):
         key in table.hosts and table.hosts[key].source == hosts.SETTINGS
         for key in others
     ):
-        return _(
-            "%(domains)s already listed by %(keys)s, which comes from the"
-            " EMAIL_HOSTS setting and cannot be changed here: one host per"
-            " domain. Remove the domain here, or from that host's DSN in the"
-            " settings."
-        ) % values
-    return _(
-        "%(domains)s already listed by %(keys)s: one host per domain."
-        " Remove it here or there; the other host can be a backup."
-    ) % values
+        return (
+            _(
+                "%(domains)s already listed by %(keys)s, which comes from the"
+                " EMAIL_HOSTS setting and cannot be changed here: one host per"
+                " domain. Remove the domain here, or from that host's DSN in the"
+                " settings."
+            )
+            % values
+        )
+    return (
+        _(
+            "%(domains)s already listed by %(keys)s: one host per domain."
+            " Remove it here or there; the other host can be a backup."
+        )
+        % values
+    )
 
 
 def validate_stored_host(email_host, *, previous_key=None):
