@@ -7,6 +7,8 @@ them with :func:`~email_hosts.dsn.format_dsn`; :func:`~email_hosts.dsn.parse_dsn
 validates it, so the rules are the model's.
 """
 
+from urllib.parse import parse_qsl, unquote, urlsplit
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -58,6 +60,44 @@ ERROR_FIELDS = {
     "dsn_local_parameters": "security",
 }
 HOST_FORBIDDEN_CHARACTERS = set(" /@?#%\\")
+
+
+@sensitive_variables()
+def readable_fields(dsn):
+    """
+    Return the form fields a malformed ``dsn`` still tells, as strings, or
+    an empty dict; never the password, nor anything that may be part of it.
+    """
+    try:
+        parts = urlsplit(dsn)
+        port = parts.port
+    except ValueError:
+        return {}
+    kinds = {kind for kind, _label in KIND_CHOICES}
+    if parts.scheme not in kinds or not dsn.startswith(f"{parts.scheme}://"):
+        return {}
+    if parts.scheme not in SMTP_SCHEMES:
+        return {"kind": parts.scheme}
+    if "@" not in parts.netloc and ":" in parts.netloc:
+        # "user:password" without "@host" looks like "host:port".
+        return {}
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    security = (
+        "ssl"
+        if "ssl" in query
+        else "starttls"
+        if "tls" in query or parts.scheme == "submission"
+        else "none"
+    )
+    timeout = query.get("timeout", "")
+    return {
+        "kind": parts.scheme,
+        "host": parts.hostname or "",
+        "port": str(port or ""),
+        "username": unquote(parts.username or ""),
+        "security": security,
+        "timeout": timeout if timeout.isascii() and timeout.isdigit() else "",
+    }
 
 
 def _destination(transport):
@@ -216,11 +256,33 @@ class EmailHostForm(forms.ModelForm):
                 validate_dsn(pasted)
             except ValidationError as exc:
                 self.add_error("pasted_dsn", exc)
+                self._keep_what_was_pasted(pasted)
             else:
                 self.instance.dsn = pasted
         elif transport := self._transport_from_fields(cleaned):
             self.instance.dsn = format_dsn(transport)
         return cleaned
+
+    @sensitive_variables()
+    def _keep_what_was_pasted(self, pasted):
+        """
+        Show what a refused DSN still tells in the plain fields, so that a
+        typo costs a correction, not a second paste. Never its password:
+        the form is sent back to the browser.
+        """
+        if not (readable := readable_fields(pasted)):
+            return
+        self.data = self.data.copy()
+        for name, value in readable.items():
+            self.data[self.add_prefix(name)] = value
+        self.add_error(
+            "pasted_dsn",
+            _(
+                "The fields above now hold what could be read from it, except"
+                " the password: correct the mistake there and enter the"
+                " password, or paste the DSN again."
+            ),
+        )
 
     @sensitive_variables()
     def _transport_from_fields(self, cleaned):

@@ -1,5 +1,12 @@
 """The form's errors: all at once, on the field that caused them, actionable."""
 
+import os
+
+import pytest
+from django.urls import reverse
+from hypothesis import given, settings, strategies
+
+from email_hosts.forms import readable_fields
 from email_hosts.models import EmailHost
 
 
@@ -68,3 +75,69 @@ def test_a_domain_listed_by_a_stored_host_may_be_moved_there(
             " or there; the other host can be a backup."
         )
     ]
+
+
+@pytest.fixture
+def post_add(admin_client):
+    def post(**fields):
+        data = {"key": "shop", "kind": "console", "security": "none"} | fields
+        return admin_client.post(reverse("admin:email_hosts_emailhost_add"), data)
+
+    return post
+
+
+def test_a_refused_paste_fills_the_fields_but_never_the_password(post_add):
+    response = post_add(
+        pasted_dsn="submission://shop:pasted-secret@smtp.example.com:2525?timout=5"
+    )
+    form = response.context["adminform"].form
+    assert form.errors["pasted_dsn"] == [
+        (
+            "Unknown query parameter 'timout'. Known parameters are _backups,"
+            " _default_from_email, _sender_domains, ssl, ssl_cafile, ssl_certfile,"
+            " ssl_keyfile, timeout, tls."
+        ),
+        (
+            "The fields above now hold what could be read from it, except the"
+            " password: correct the mistake there and enter the password, or paste"
+            " the DSN again."
+        ),
+    ]
+    assert [form[name].value() for name in ("kind", "host", "port", "username")] == [
+        "submission",
+        "smtp.example.com",
+        "2525",
+        "shop",
+    ]
+    assert "pasted-secret" not in response.content.decode()
+
+
+@given(
+    password=strategies.text(
+        alphabet=strategies.characters(min_codepoint=33, max_codepoint=126),
+        min_size=1,
+        max_size=12,
+    )
+)
+@settings(
+    max_examples=int(os.environ.get("EMAIL_HOSTS_FUZZ_EXAMPLES", "300")),
+    deadline=None,
+    database=None,
+    derandomize="EMAIL_HOSTS_FUZZ_EXAMPLES" not in os.environ,
+)
+def test_what_a_refused_paste_shows_never_holds_its_password(password):
+    marked = f"QQ{password}"  # Found in no other part of the DSN.
+    dsn = f"submission://shop:{marked}@smtp.example.com:587?timout=5"
+    assert not [value for value in readable_fields(dsn).values() if "QQ" in value]
+
+
+@pytest.mark.parametrize(
+    "dsn",
+    [
+        "submission://shop:12345/x@smtp.example.com?timout=5",
+        "submission://shop:12345?x@smtp.example.com",
+        "submission://shop:12345",
+    ],
+)
+def test_a_numeric_password_cut_short_is_not_shown_as_a_port(dsn):
+    assert "12345" not in readable_fields(dsn).values()

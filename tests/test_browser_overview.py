@@ -6,6 +6,7 @@ over, and whether each relay works. Takes the docs' screenshots.
 
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 from email_hosts.models import HostStatus
 from tests.browsing import admin_page, browser, click, fill, messages, screenshot
@@ -113,8 +114,18 @@ def test_the_buttons_wait_for_unsaved_changes(
     assert check.is_enabled()
     # The buttons look like the object tools Django draws itself.
     history = browser.find_element(By.CSS_SELECTOR, ".object-tools a.historylink")
-    for style in ("borderRadius", "backgroundColor", "textTransform", "fontSize"):
-        assert _style(browser, check, style) == _style(browser, history, style)
+    for theme in ("light", "dark"):
+        browser.execute_script(
+            "document.documentElement.dataset.theme = arguments[0]", theme
+        )
+        for style in ("borderRadius", "backgroundColor", "color", "fontSize"):
+            # Polled: the admin's buttons fade between colours.
+            WebDriverWait(browser, 2).until(
+                lambda browser, style=style: (
+                    _style(browser, check, style) == _style(browser, history, style)
+                )
+            )
+    browser.execute_script("document.documentElement.dataset.theme = 'auto'")
     # The security choices are our words in both languages, never Django's "-".
     security = browser.find_element(By.NAME, "security").text
     assert "-" not in security.splitlines()
