@@ -15,7 +15,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 
-from email_hosts import conf, diagnostics, hosts, inventory, status
+from email_hosts import conf, diagnostics, hosts, inventory
+from email_hosts import status as host_statuses
 from email_hosts.admin_cells import (
     render_backups,
     render_senders,
@@ -191,7 +192,7 @@ class EmailHostAdmin(admin.ModelAdmin):
                 key__in=[entry.key for entry in entries]
             ).values_list("key", flat=True)
         )
-        statuses = status.of([entry.key for entry in entries]) if entries else {}
+        statuses = host_statuses.of([entry.key for entry in entries]) if entries else {}
         fallback = conf.routing_fallback()
         settings_hosts = [
             {

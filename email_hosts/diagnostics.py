@@ -59,7 +59,8 @@ def _attempt(key, make_backend, action, *, backups):
     backend, opened = None, False
     try:
         backend = make_backend()
-        # Kept by run_all() in the caller's thread, not by the backend in ours.
+        # Kept by the caller (run_all(), keep_status()), not by the backend,
+        # which may run in a thread without a database connection of its own.
         backend.keeps_status = False
         backend.open()
         opened = True
