@@ -1,5 +1,7 @@
 """What django-email-hosts 0.3 offered keeps working."""
 
+from email import message_from_bytes, policy
+
 import pytest
 from django.core import mail
 from django.core.mail import EmailMessage
@@ -60,8 +62,13 @@ def test_sendtestemailhosts_serves_a_settings_key(db, smtp_server, capsys):
         call_command("sendtestemailhosts", "club", "a@example.org", "b@example.org")
     [envelope] = smtp_server.envelopes
     assert envelope.rcpt_tos == ["a@example.org", "b@example.org"]
-    assert b"If you're reading this, it was successful." in envelope.original_content
-    assert b"through the email host 'club'" in envelope.original_content
+    sent = message_from_bytes(envelope.original_content, policy=policy.default)
+    assert sent.get_content().splitlines() == [
+        "If you're reading this, it was successful.",
+        "",
+        "It was sent through the email host 'club'.",
+    ]
+    assert sent["Subject"].endswith(" through the email host 'club'")
     assert "Sent 1 test email through 'club'" in capsys.readouterr().out
 
 
