@@ -35,6 +35,7 @@ __all__ = [
     "TLS_FILE_PARAMETERS",
     "Transport",
     "check_relay_allowed",
+    "credentials_broke_the_url",
     "format_dsn",
     "parse_dsn",
     "relay_allowed",
@@ -106,19 +107,23 @@ def _query(parts):
     return dict(pairs)
 
 
-def _credentials_broke_the_url(parts):
+#: The query parameters whose values may hold an "@" of their own.
+_MAY_HOLD_AT = {"_default_from_email", *TLS_FILE_PARAMETERS}
+
+
+def credentials_broke_the_url(parts):
     """
     Return whether a user name or password with an unquoted ``/``, ``?`` or
-    ``#`` cut the DSN short, leaving the rest of it after the host.
+    ``#`` cut the DSN short, leaving the rest of it, ``@host`` included,
+    after what looks like the host. With an ``@`` in the password too, the
+    host seems to be there, but is a piece of the password.
     """
-    if "@" in parts.netloc:
-        return False
     query = parse_qsl(parts.query, keep_blank_values=True)
     return (
         "@" in parts.path
         or "@" in parts.fragment
         or any(
-            "@" in name or ("@" in value and name != "_default_from_email")
+            "@" in name or ("@" in value and name not in _MAY_HOLD_AT)
             for name, value in query
         )
     )
@@ -316,7 +321,7 @@ def _parse_any(dsn):
             scheme=parts.scheme,
             known=", ".join(sorted(SCHEMES)),
         )
-    if _credentials_broke_the_url(parts):
+    if credentials_broke_the_url(parts):
         raise invalid("dsn_unquoted_credentials")
     if parts.path not in ("", "/") or parts.fragment:
         raise invalid("dsn_trailing_text")

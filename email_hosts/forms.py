@@ -20,6 +20,7 @@ from email_hosts.dsn import (
     TLS_FILE_PARAMETERS,
     Transport,
     check_relay_allowed,
+    credentials_broke_the_url,
     format_dsn,
     parse_dsn,
     validate_dsn,
@@ -78,8 +79,10 @@ def readable_fields(dsn):
         return {}
     if parts.scheme not in SMTP_SCHEMES:
         return {"kind": parts.scheme}
-    if "@" not in parts.netloc and ":" in parts.netloc:
-        # "user:password" without "@host" looks like "host:port".
+    # "user:password" without "@host" looks like "host:port", and a password
+    # cut short by "/", "?" or "#" leaves pieces of itself behind the host.
+    password_as_port = "@" not in parts.netloc and ":" in parts.netloc
+    if password_as_port or credentials_broke_the_url(parts):
         return {}
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
     security = (

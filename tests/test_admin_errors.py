@@ -112,23 +112,18 @@ def test_a_refused_paste_fills_the_fields_but_never_the_password(post_add):
     assert "pasted-secret" not in response.content.decode()
 
 
-@given(
-    password=strategies.text(
-        alphabet=strategies.characters(min_codepoint=33, max_codepoint=126),
-        min_size=1,
-        max_size=12,
-    )
-)
+@given(password=strategies.text(alphabet="QXZJ@?/#:%", min_size=1, max_size=12))
 @settings(
     max_examples=int(os.environ.get("EMAIL_HOSTS_FUZZ_EXAMPLES", "300")),
     deadline=None,
     database=None,
     derandomize="EMAIL_HOSTS_FUZZ_EXAMPLES" not in os.environ,
 )
-def test_what_a_refused_paste_shows_never_holds_its_password(password):
-    marked = f"QQ{password}"  # Found in no other part of the DSN.
-    dsn = f"submission://shop:{marked}@smtp.example.com:587?timout=5"
-    assert not [value for value in readable_fields(dsn).values() if "QQ" in value]
+def test_what_a_refused_paste_shows_never_holds_a_piece_of_its_password(password):
+    # Letters found nowhere else in the DSN, and the separators of a URL.
+    dsn = f"submission://shop:{password}@smtp.example.com:587?timout=5"
+    shown = "".join(readable_fields(dsn).values())
+    assert not set("QXZJ") & set(shown)
 
 
 @pytest.mark.parametrize(

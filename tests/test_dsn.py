@@ -308,3 +308,31 @@ def test_the_common_dsns_take_the_quick_path(dsn):
 )
 def test_everything_else_goes_to_the_full_parser(dsn):
     assert _parse_common(dsn) is None
+
+
+@pytest.mark.parametrize("separator", ["?", "/", "#"])
+def test_a_password_with_at_and_a_separator_is_named_not_quoted(separator):
+    dsn = f"submission://user:p@ss{separator}word@smtp.example.com?timeout=5"
+    with pytest.raises(ValidationError) as excinfo:
+        parse_dsn(dsn)
+    assert excinfo.value.code == "dsn_unquoted_credentials"
+    assert not {"ss", "word"} & set(" ".join(excinfo.value.messages).split("'"))
+
+
+# Passwords of letters that no error message holds, and URL separators.
+PASSWORDS = strategies.text(alphabet="QXZJ@?/#:%", min_size=1, max_size=12)
+
+
+@given(PASSWORDS)
+@settings(
+    max_examples=int(os.environ.get("EMAIL_HOSTS_FUZZ_EXAMPLES", "300")),
+    deadline=None,
+    database=None,
+    derandomize="EMAIL_HOSTS_FUZZ_EXAMPLES" not in os.environ,
+)
+def test_no_error_holds_a_piece_of_an_unquoted_password(password):
+    dsn = f"submission://user:{password}@smtp.example.com:587?timeout=5"
+    try:
+        parse_dsn(dsn)
+    except ValidationError as exc:
+        assert not set("QXZJ") & set(" ".join(exc.messages))
