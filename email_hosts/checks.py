@@ -288,9 +288,43 @@ def _cleartext_warning(host):
     ]
 
 
+#: Relays whose providers stop taking passwords for SMTP, and what to say.
+PASSWORD_RETIRING_RELAYS = {
+    "smtp.office365.com": "microsoft",
+    "smtp-legacy.office365.com": "microsoft",
+    "smtp.gmail.com": "google",
+}
+
+
+def _retiring_password_warning(host):
+    transport = host.transport
+    provider = PASSWORD_RETIRING_RELAYS.get((transport.host or "").lower())
+    if not transport.is_smtp or not transport.password or provider is None:
+        return []
+    hint = {
+        "microsoft": "Microsoft turns Basic authentication for SMTP AUTH off by"
+        " default for existing tenants at the end of December 2026, and later"
+        " removes it. Plan to move this host to OAuth2 or to another relay.",
+        "google": "Google accepts no account password for SMTP: only an app"
+        " password, which a Workspace administrator may forbid, or OAuth2."
+        " Plan to move this host to OAuth2 or to another relay.",
+    }[provider]
+    return [
+        checks.Warning(
+            f"Email host {host.key!r} ({host.source}) logs in to"
+            f" {transport.host} with a password.",
+            hint=hint,
+            id="email_hosts.W011",
+        )
+    ]
+
+
 @checks.register(TAG, deploy=True)
-def check_cleartext_settings_hosts(app_configs, **kwargs):
-    """Warn about ``EMAIL_HOSTS`` entries that log in without TLS (W003)."""
+def check_settings_host_logins(app_configs, **kwargs):
+    """
+    Warn about ``EMAIL_HOSTS`` entries that log in without TLS (W003), or
+    with a password their provider is retiring (W011).
+    """
     try:
         keys = list(conf.email_hosts())
     except ImproperlyConfigured:
@@ -301,7 +335,7 @@ def check_cleartext_settings_hosts(app_configs, **kwargs):
             host = hosts.from_settings(key)
         except ImproperlyConfigured:
             continue  # E001 reports it.
-        warnings += _cleartext_warning(host)
+        warnings += _cleartext_warning(host) + _retiring_password_warning(host)
     return warnings
 
 
@@ -309,8 +343,8 @@ def check_cleartext_settings_hosts(app_configs, **kwargs):
 def check_stored_hosts(app_configs, databases=None, **kwargs):
     """
     Report stored hosts that cannot be used (E005, E006), whose relay is not
-    allowed (E011), or that log in without TLS (W003). Runs only when the
-    database may be asked.
+    allowed (E011), that log in without TLS (W003), or with a password their
+    provider is retiring (W011). Runs only when the database may be asked.
     """
     rows = [row for queryset in _stored_hosts(databases or []) for row in queryset]
     messages = []
@@ -343,7 +377,7 @@ def check_stored_hosts(app_configs, databases=None, **kwargs):
                 )
             )
         else:
-            messages += _cleartext_warning(host)
+            messages += _cleartext_warning(host) + _retiring_password_warning(host)
     return messages
 
 

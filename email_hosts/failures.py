@@ -3,6 +3,7 @@ What went wrong when talking to a relay: in words an admin can act on, and
 whether another relay should try the same messages.
 """
 
+import re
 import smtplib
 import socket
 import ssl
@@ -11,6 +12,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from email_hosts.exceptions import DeliveryUncertain
+
+
+#: An enhanced status code (RFC 3463) at the start of a relay's answer.
+ENHANCED_CODE = re.compile(r"[245]\.\d{1,3}\.\d{1,3}(?=\s|$)")
 
 
 def explain(exc, *, host, port, timeout):  # noqa: PLR0911, PLR0912 -- one return per kind of failure
@@ -53,7 +58,7 @@ def explain(exc, *, host, port, timeout):  # noqa: PLR0911, PLR0912 -- one retur
     if isinstance(exc, ssl.SSLError):
         return _("TLS failed")
     if isinstance(exc, smtplib.SMTPAuthenticationError):
-        return _("the server rejected the login (%(code)s)") % {"code": exc.smtp_code}
+        return _login_refused(exc)
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return _("the server refused the recipient")
     if isinstance(exc, smtplib.SMTPSenderRefused):
@@ -65,6 +70,38 @@ def explain(exc, *, host, port, timeout):  # noqa: PLR0911, PLR0912 -- one retur
     if isinstance(exc, smtplib.SMTPServerDisconnected):
         return _("the server closed the connection")
     return _("the connection failed (%(error)s)") % {"error": type(exc).__name__}
+
+
+def _enhanced_code(exc):
+    """Return the enhanced status code of a relay's answer, such as 5.7.139."""
+    text = exc.smtp_error.decode("ascii", "replace") if exc.smtp_error else ""
+    match = ENHANCED_CODE.match(text)
+    return match[0] if match else ""
+
+
+def _login_refused(exc):
+    """Say why the relay refused the login, with a hint for known answers."""
+    enhanced = _enhanced_code(exc)
+    code = f"{exc.smtp_code} {enhanced}" if enhanced else str(exc.smtp_code)
+    if enhanced == "5.7.30":
+        return _(
+            "the server no longer accepts a password for sending (%(code)s:"
+            " Basic authentication is off); this host needs OAuth2 or another"
+            " relay"
+        ) % {"code": code}
+    if enhanced == "5.7.139":
+        return _(
+            "the server rejected the login (%(code)s): Microsoft 365 has SMTP"
+            " AUTH turned off for this mailbox or its tenant, or security"
+            " defaults block it; a Microsoft 365 administrator can turn on"
+            " Authenticated SMTP for the mailbox"
+        ) % {"code": code}
+    if enhanced == "5.7.3":
+        return _(
+            "the server rejected the login (%(code)s): check the password, and"
+            " that Microsoft 365 allows Authenticated SMTP for this mailbox"
+        ) % {"code": code}
+    return _("the server rejected the login (%(code)s)") % {"code": exc.smtp_code}
 
 
 def _not_offered(exc, address):

@@ -6,6 +6,7 @@ for the test run, and a factory for stored hosts.
 import asyncio
 import dataclasses
 import datetime
+import functools
 import ipaddress
 import json
 import os
@@ -235,6 +236,11 @@ def _authenticator(server, session, envelope, mechanism, auth_data):
     return AuthResult(success=success, handled=False)
 
 
+def _refusing_authenticator(answer, *_args):
+    """Refuse every login with ``answer``, as Microsoft 365 does, for example."""
+    return AuthResult(success=False, handled=False, message=answer)
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -285,11 +291,16 @@ def smtp_server_factory():
         implicit_tls=None,
         handler_class=None,
         offers_auth=True,
+        refuses_login_with=None,
         **behaviour,
     ):
         handler = (handler_class or RecordingHandler)(**behaviour)
         port = free_port()
-        options = {"authenticator": _authenticator}
+        options = {
+            "authenticator": _authenticator
+            if refuses_login_with is None
+            else functools.partial(_refusing_authenticator, refuses_login_with)
+        }
         if not offers_auth:
             # Without TLS, aiosmtpd then offers no AUTH at all.
             options = {}

@@ -164,6 +164,39 @@ def test_w003_covers_stored_hosts(email_host):
     )
 
 
+@override_settings(
+    EMAIL_HOSTS={
+        "m365": "submission://shop%40example.com:pw@smtp.office365.com",
+        "gmail": "submission://club%40example.org:pw@SMTP.GMAIL.COM",
+        "relay": "submission://mailer@smtp.office365.com",  # No password.
+        "other": "submission://u:pw@smtp.example.com",
+    },
+    FERNET_KEYS=["a-key-long-enough-for-the-w005-check"],
+    EMAIL_HOSTS_ALLOWED_RELAYS=["*"],
+)
+def test_w011_deploy_warns_about_passwords_their_provider_is_retiring():
+    m365, gmail = _messages(deploy=True)
+    assert (m365.id, m365.msg) == (
+        "email_hosts.W011",
+        "Email host 'm365' (settings) logs in to smtp.office365.com with a password.",
+    )
+    assert "at the end of December 2026" in m365.hint
+    assert (gmail.id, gmail.msg) == (
+        "email_hosts.W011",
+        "Email host 'gmail' (settings) logs in to smtp.gmail.com with a password.",
+    )
+    assert "only an app password" in gmail.hint
+
+
+def test_w011_covers_stored_hosts(email_host):
+    email_host("shop", "submission://u:pw@smtp.office365.com")
+    [message] = _messages(databases=["default"])
+    assert (message.id, message.msg) == (
+        "email_hosts.W011",
+        "Email host 'shop' (database) logs in to smtp.office365.com with a password.",
+    )
+
+
 @pytest.mark.django_db(transaction=True)
 @override_settings(MAILERS=OPTIONLESS)
 def test_database_checks_wait_for_migrate_to_create_the_table():

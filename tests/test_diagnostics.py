@@ -203,3 +203,43 @@ def test_a_failure_is_explained_in_the_admin_language(email_host, refused_port):
         " abgelehnt; prüfen Sie Host und Port. Er hat keinen Ersatz-Host, daher"
         " schlägt E-Mail über ihn fehl, bis das behoben ist."
     )
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        (
+            "550 5.7.30 Basic authentication is not supported for Client Submission.",
+            (
+                "the server no longer accepts a password for sending (550 5.7.30:"
+                " Basic authentication is off); this host needs OAuth2 or another"
+                " relay"
+            ),
+        ),
+        (
+            (
+                "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is"
+                " disabled for the Tenant."
+            ),
+            (
+                "the server rejected the login (535 5.7.139): Microsoft 365 has SMTP"
+                " AUTH turned off for this mailbox or its tenant, or security"
+                " defaults block it; a Microsoft 365 administrator can turn on"
+                " Authenticated SMTP for the mailbox"
+            ),
+        ),
+        (
+            "535 5.7.3 Authentication unsuccessful",
+            (
+                "the server rejected the login (535 5.7.3): check the password, and"
+                " that Microsoft 365 allows Authenticated SMTP for this mailbox"
+            ),
+        ),
+    ],
+)
+def test_known_login_refusals_say_what_they_mean(
+    email_host, smtp_server_factory, answer, reason
+):
+    server = smtp_server_factory(refuses_login_with=answer)
+    outcome = _check(email_host, server.dsn())
+    assert outcome.message == f"Email host 'shop': {reason}. {NO_BACKUP}"

@@ -113,7 +113,7 @@ def test_security_settings_pass_the_deploy_checks(monkeypatch):
     example = _example("security_settings.py")
     names = ["EMAIL_HOSTS_ALLOWED_RELAYS", "DEFAULT_EXCEPTION_REPORTER_FILTER"]
     with override_settings(
-        EMAIL_HOSTS={"shop": "submission://u:secret@smtp.office365.com"},
+        EMAIL_HOSTS={"shop": "submission://u:secret@smtp.mailgun.org"},
         FERNET_KEYS=example["FERNET_KEYS"],
         **{name: example[name] for name in names},
     ):
