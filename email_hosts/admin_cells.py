@@ -47,7 +47,7 @@ def _ago(moment):
 
 
 def render_stored_status(host_status):
-    """:func:`render_status` for a ``HostStatus`` row, or None for never checked."""
+    """:func:`render_status` for a ``HostStatus`` row, or for None: never checked."""
     if host_status is None:
         return render_status(None, "", None)
     return render_status(host_status.ok, host_status.message, host_status.checked_at)

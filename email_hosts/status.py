@@ -39,17 +39,17 @@ def record(key, *, ok, message):
     _remember(key, (ok, message, time.monotonic()))
     model = _model()
     using = router.db_for_write(model)
+    values = {
+        "ok": ok,
+        "message": message[: model._meta.get_field("message").max_length],
+        "checked_at": timezone.now(),
+    }
     try:
         # A savepoint: a failed write leaves the caller's transaction usable.
-        values = {
-            "ok": ok,
-            "message": message[: model._meta.get_field("message").max_length],
-            "checked_at": timezone.now(),
-        }
         with transaction.atomic(using=using):
-            hosts = model.objects.using(using)
-            if not hosts.filter(key=key).update(**values):
-                hosts.create(key=key, **values)
+            statuses = model.objects.using(using)
+            if not statuses.filter(key=key).update(**values):
+                statuses.create(key=key, **values)
     except Exception:  # Bookkeeping must never fail a send:
         # DatabaseError, or a test that forbids queries (SimpleTestCase).
         logger.warning(
