@@ -107,6 +107,27 @@ def test_the_changelist_survives_a_malformed_email_hosts(admin_client, settings,
     assert "EMAIL_HOSTS" in " ".join(str(m) for m in response.context["messages"])
 
 
+@pytest.mark.parametrize("value", [None, {1: "smtp://a.example"}])
+def test_a_malformed_email_hosts_keeps_nobody_from_fixing_a_stored_host(
+    admin_client, email_host, settings, value
+):
+    host = email_host("shop", "console://", backups="spare")
+    email_host("spare", "console://")
+    settings.EMAIL_HOSTS = value
+    change = reverse("admin:email_hosts_emailhost_change", args=[host.pk])
+    response = admin_client.post(
+        change,
+        {"key": "shop", "kind": "locmem", "security": "none", "backups": "spare"},
+    )
+    assert response.status_code == 302
+    assert EmailHost.objects.get(key="shop").dsn == "locmem://"
+    spare = EmailHost.objects.get(key="spare")
+    delete = reverse("admin:email_hosts_emailhost_delete", args=[spare.pk])
+    assert "The host shop lists 'spare' as a backup." in (
+        admin_client.get(delete).content.decode()
+    )
+
+
 def test_the_changelist_survives_a_none_dsn(admin_client, settings):
     settings.EMAIL_HOSTS = {"a": None}
     html = admin_client.get(CHANGELIST).content.decode()

@@ -26,7 +26,7 @@ def backups_lost_by_deleting(keys):
     another host lists as a backup. Reads every host, like the routing page.
     """
     deleted = set(keys)
-    table = build_table()
+    table = build_table(without_unreadable_settings=True)
     lost = []
     for key in sorted(deleted):
         listed_by = tuple(
@@ -38,9 +38,9 @@ def backups_lost_by_deleting(keys):
 
 
 def _settings_summary(key):
-    if key not in conf.email_hosts():
-        return ""
     try:
+        if key not in conf.email_hosts():
+            return ""
         return hosts.from_settings(key).transport.summary()
     except ImproperlyConfigured as exc:
         return str(exc)

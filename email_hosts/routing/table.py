@@ -198,15 +198,26 @@ def add_stored_host(table, email_host):
         table.add(host.key, host=host, **_routing_of(host))
 
 
-def build_table(*, exclude=None):
+def build_table(*, exclude=None, without_unreadable_settings=False):
     """
     Return the routing table of every ``EMAIL_HOSTS`` entry and every stored
     host (one query); a stored host replaces a setting with its key.
+
+    A malformed ``EMAIL_HOSTS`` raises ``ImproperlyConfigured``, unless
+    ``without_unreadable_settings``: the admin then checks the stored hosts
+    among themselves, so that a broken setting keeps nobody from fixing a
+    stored host, and the changelist reports the setting.
     """
     from email_hosts.models import EmailHost  # noqa: PLC0415 -- apps not ready at import
 
     table = RoutingTable()
-    for key in sorted(conf.email_hosts()):
+    try:
+        settings_hosts = conf.email_hosts()
+    except ImproperlyConfigured:
+        if not without_unreadable_settings:
+            raise
+        settings_hosts = {}
+    for key in sorted(settings_hosts):
         try:
             host = hosts.from_settings(key)
         except ImproperlyConfigured as exc:
@@ -252,7 +263,7 @@ def validate_stored_host(email_host, *, previous_key=None):
     that others list as a backup. Sharing a default sender's domain is fine:
     hosts picked by key need no routing.
     """
-    table = build_table(exclude=email_host.pk)
+    table = build_table(exclude=email_host.pk, without_unreadable_settings=True)
     add_stored_host(table, email_host)
     errors = {}
     renamed = previous_key and previous_key != email_host.key
