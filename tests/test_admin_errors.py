@@ -1,13 +1,12 @@
 """The form's errors: all at once, on the field that caused them, actionable."""
 
-import os
-
 import pytest
 from django.urls import reverse
-from hypothesis import given, settings, strategies
+from hypothesis import given, strategies
 
 from email_hosts.forms import readable_fields
 from email_hosts.models import EmailHost
+from tests.fuzzing import fuzz
 
 
 def test_every_mistake_is_reported_in_one_round(add_form_errors, email_host):
@@ -113,12 +112,7 @@ def test_a_refused_paste_fills_the_fields_but_never_the_password(post_add):
 
 
 @given(password=strategies.text(alphabet="QXZJ@?/#:%", min_size=1, max_size=12))
-@settings(
-    max_examples=int(os.environ.get("EMAIL_HOSTS_FUZZ_EXAMPLES", "300")),
-    deadline=None,
-    database=None,
-    derandomize="EMAIL_HOSTS_FUZZ_EXAMPLES" not in os.environ,
-)
+@fuzz()
 def test_what_a_refused_paste_shows_never_holds_a_piece_of_its_password(password):
     # Letters found nowhere else in the DSN, and the separators of a URL.
     dsn = f"submission://shop:{password}@smtp.example.com:587?timout=5"

@@ -5,7 +5,6 @@ never a crash, and never a row that saves and then fails at send time.
 
 import contextlib
 import dataclasses
-import os
 import smtplib
 import socket
 import string
@@ -16,7 +15,7 @@ from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.mail import EmailMessage
 from django.test.utils import override_settings
 from django.urls import reverse
-from hypothesis import HealthCheck, given, settings, strategies
+from hypothesis import HealthCheck, given, strategies
 
 from email_hosts import conf
 from email_hosts.backends import backend_for, get_connection
@@ -26,6 +25,7 @@ from email_hosts.exceptions import InvalidEmailHost
 from email_hosts.hosts import from_settings
 from email_hosts.models import EmailHost
 from email_hosts.senders import validate_sender
+from tests.fuzzing import fuzz
 
 
 CHANGELIST = reverse("admin:email_hosts_emailhost_changelist")
@@ -145,13 +145,7 @@ def test_integer_keys_are_named_in_the_error(settings):
 
 KEY = "fuzzed"
 PASSWORD = "Pw0-fuzz-secret"
-FUZZ = settings(
-    max_examples=int(os.environ.get("EMAIL_HOSTS_FUZZ_EXAMPLES", "150")),
-    deadline=None,
-    database=None,
-    derandomize="EMAIL_HOSTS_FUZZ_EXAMPLES" not in os.environ,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+FUZZ = fuzz(150, suppress_health_check=[HealthCheck.function_scoped_fixture])
 fragments = strategies.text(
     alphabet=strategies.sampled_from(
         string.ascii_letters + string.digits + ":@/?#&=%.[]-_ <>\"'²é\r\n"

@@ -1,11 +1,10 @@
 """The DSN rules, shared by the model, forms, checks and get_connection()."""
 
-import os
 from urllib.parse import quote
 
 import pytest
 from django.core.exceptions import ValidationError
-from hypothesis import given, settings, strategies
+from hypothesis import given, strategies
 
 from email_hosts.dsn import (
     _COMMON_SMTP_DSN,
@@ -15,6 +14,7 @@ from email_hosts.dsn import (
     format_dsn,
     parse_dsn,
 )
+from tests.fuzzing import fuzz
 
 
 SECRET = "hunter2-very-secret"
@@ -270,12 +270,7 @@ COMMON_OR_NEARLY = strategies.one_of(
 
 
 @given(COMMON_OR_NEARLY)
-@settings(
-    max_examples=int(os.environ.get("EMAIL_HOSTS_FUZZ_EXAMPLES", "300")),
-    deadline=None,
-    database=None,
-    derandomize="EMAIL_HOSTS_FUZZ_EXAMPLES" not in os.environ,
-)
+@fuzz()
 def test_the_quick_path_agrees_with_the_full_parser(dsn):
     common = _parse_common(dsn)
     if common is not None:
@@ -324,12 +319,7 @@ PASSWORDS = strategies.text(alphabet="QXZJ@?/#:%", min_size=1, max_size=12)
 
 
 @given(PASSWORDS)
-@settings(
-    max_examples=int(os.environ.get("EMAIL_HOSTS_FUZZ_EXAMPLES", "300")),
-    deadline=None,
-    database=None,
-    derandomize="EMAIL_HOSTS_FUZZ_EXAMPLES" not in os.environ,
-)
+@fuzz()
 def test_no_error_holds_a_piece_of_an_unquoted_password(password):
     dsn = f"submission://user:{password}@smtp.example.com:587?timeout=5"
     try:

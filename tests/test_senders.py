@@ -1,9 +1,7 @@
-import os
-
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from hypothesis import given, settings, strategies
+from hypothesis import given, strategies
 
 from email_hosts.senders import (
     _PLAIN_SENDER,
@@ -11,6 +9,7 @@ from email_hosts.senders import (
     parse_address_header,
     validate_sender,
 )
+from tests.fuzzing import fuzz
 
 
 @pytest.mark.parametrize(
@@ -47,12 +46,7 @@ PLAIN_OR_NEARLY = strategies.one_of(
 
 
 @given(PLAIN_OR_NEARLY)
-@settings(
-    max_examples=int(os.environ.get("EMAIL_HOSTS_FUZZ_EXAMPLES", "300")),
-    deadline=None,
-    database=None,
-    derandomize="EMAIL_HOSTS_FUZZ_EXAMPLES" not in os.environ,
-)
+@fuzz()
 def test_the_quick_path_agrees_with_the_email_package(value):
     plain = match_plain_sender(value)
     if plain is None:
@@ -66,12 +60,7 @@ def test_the_quick_path_agrees_with_the_email_package(value):
 
 
 @given(strategies.from_regex(_PLAIN_SENDER, fullmatch=True))
-@settings(
-    max_examples=int(os.environ.get("EMAIL_HOSTS_FUZZ_EXAMPLES", "300")),
-    deadline=None,
-    database=None,
-    derandomize="EMAIL_HOSTS_FUZZ_EXAMPLES" not in os.environ,
-)
+@fuzz()
 def test_the_quick_path_accepts_only_what_django_validates(value):
     address = match_plain_sender(value)["addr_spec"]
     if len(address) <= 320:
