@@ -11,11 +11,10 @@ import threading
 from django.conf import settings
 from django.core import mail
 from django.core.mail.backends import console, dummy, locmem, smtp
-from django.utils import translation
 from django.utils.functional import cached_property
 from django.views.decorators.debug import sensitive_variables
 
-from email_hosts import conf, connections, failures, hosts, pool, status, tls
+from email_hosts import conf, connections, hosts, pool, status, tls
 from email_hosts.exceptions import EmailHostDoesNotExist, invalid_mailer
 
 
@@ -223,11 +222,9 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
         if exc is None:
             status.record_send(self.alias, ok=True, message="")
             return
-        # In the site's language: every process and every admin reads it.
-        with translation.override(settings.LANGUAGE_CODE):
-            reason = failures.explain(
-                exc, host=self.host, port=self.port, timeout=self.timeout
-            )
+        reason = status.failure_reason(
+            exc, host=self.host, port=self.port, timeout=self.timeout
+        )
         status.record_send(self.alias, ok=False, message=reason)
 
     def close(self):

@@ -80,9 +80,7 @@ def _attempt(key, make_backend, action, *, backups):
             message = f"{message} {_meaning_for_mail(backups)}"
         if opened:  # The relay let us in; the message was its problem.
             return Outcome(ok=False, message=message, status=(True, ""))
-        # In the site's language: every process and every admin reads it.
-        with translation.override(settings.LANGUAGE_CODE):
-            kept = explain(exc, **where)
+        kept = status.failure_reason(exc, **where)
         return Outcome(ok=False, message=message, status=(False, kept))
 
 

@@ -7,10 +7,11 @@ import logging
 import time
 
 from django.apps import apps
+from django.conf import settings
 from django.db import router, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from email_hosts import conf
+from email_hosts import conf, failures
 
 
 logger = logging.getLogger("email_hosts")
@@ -26,6 +27,16 @@ _last_recorded = {}
 
 def _model():
     return apps.get_model("email_hosts", "HostStatus")
+
+
+def failure_reason(exc, *, host, port, timeout):
+    """
+    Return why connecting to ``host``:``port`` failed, worded to be kept: in
+    the site's language (``LANGUAGE_CODE``), which every process and every
+    admin reads, whatever the language of the request that found it.
+    """
+    with translation.override(settings.LANGUAGE_CODE):
+        return failures.explain(exc, host=host, port=port, timeout=timeout)
 
 
 def record(key, *, ok, message):
