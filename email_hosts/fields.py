@@ -106,26 +106,25 @@ def decrypt(ciphertext):
     no current key decrypts it. Memoized: a ciphertext never changes, and an
     edit writes a new one, so the cache cannot serve a stale value.
     """
-    return _decrypt(encryption_keys(), _use_hkdf(), bytes(ciphertext))
-
-
-@functools.lru_cache(maxsize=4096)
-@sensitive_variables()
-def _decrypt(keys, use_hkdf, ciphertext):
-    return decrypt_with(_fernet(keys, use_hkdf=use_hkdf), ciphertext)
+    return _decrypt(current_fernet(), bytes(ciphertext))
 
 
 @sensitive_variables()
 def decrypt_with(a_fernet, ciphertext):
     """
     Return the plaintext of ``ciphertext`` (bytes) under ``a_fernet``, or
-    :class:`UndecryptableValue`. Not memoized: for callers that memoize
-    what they make of the plaintext instead.
+    :class:`UndecryptableValue`. Not memoized itself: :func:`decrypt`
+    memoizes it, and hosts memoize what they make of the plaintext.
     """
     try:
         return a_fernet.decrypt(ciphertext).decode()
     except InvalidToken:
         return UndecryptableValue(ciphertext)
+
+
+#: decrypt_with(), memoized: a ciphertext never changes, and the Fernet of
+#: other keys is another object.
+_decrypt = functools.lru_cache(maxsize=4096)(decrypt_with)
 
 
 @conf.read_once
