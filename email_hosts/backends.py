@@ -116,12 +116,11 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
         default_from_email="",
         ssl_cafile="",
         reuse_connection=True,
-        _resolved=False,
         **options,
     ):
         # The entry's own options, until _resolve() asks the database.
         self._entry = None
-        if alias is not None and not _resolved:
+        if alias is not None:
             if conf.app_installed():
                 self._entry = (dict(options), default_from_email, ssl_cafile)
                 self._resolve_lock = threading.Lock()
@@ -139,6 +138,24 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
         self.ssl_cafile = options.pop("ssl_cafile", ssl_cafile)
         self.reuse_connection = reuse_connection
         super().__init__(*args, default_from_email=default_from_email, **options)
+
+    @classmethod
+    @sensitive_variables()
+    def for_host(cls, host, *, reuse_connection=True):
+        """
+        Return a backend for a resolved SMTP host: what the constructor
+        builds for it, without passing a dozen options through three
+        constructors, which every first resolve of a host would pay for.
+        """
+        options = host.transport.smtp_options(default_timeout=conf.default_timeout())
+        backend = cls.__new__(cls)
+        backend._entry = None
+        backend.ssl_cafile = options.pop("ssl_cafile", "")
+        backend.reuse_connection = reuse_connection
+        smtp.EmailBackend.__init__(backend, alias=host.key, **options)
+        backend.default_from_email = host.default_from
+        backend.alias = host.key
+        return backend
 
     @sensitive_variables()
     def _resolve(self):
@@ -357,13 +374,7 @@ def backend_for(host, *, reuse_connection=True):
     """
     transport = host.transport
     if transport.is_smtp:
-        return EmailHostsBackend(
-            alias=host.key,
-            default_from_email=host.default_from,
-            reuse_connection=reuse_connection,
-            _resolved=True,
-            **transport.smtp_options(default_timeout=conf.default_timeout()),
-        )
+        return EmailHostsBackend.for_host(host, reuse_connection=reuse_connection)
     return _LOCAL_BACKENDS[transport.scheme](
         alias=host.key, default_from_email=host.default_from
     )

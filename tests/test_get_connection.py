@@ -62,6 +62,30 @@ def test_db_row_builds_a_ready_backend(email_host):
     assert backend.alias == "shop"
 
 
+@override_settings(
+    EMAIL_HOSTS={
+        "shop": "submission://user:pass@smtp.example.com?timeout=7"
+        "&ssl_cafile=/ca.pem&ssl_certfile=/c.pem&ssl_keyfile=/k.pem"
+    },
+    INSTALLED_APPS=[],
+)
+def test_a_resolved_backend_is_what_the_constructor_builds():
+    # for_host() skips the constructor; the backend must not notice.
+    transport = hosts.from_settings("shop").transport
+    built = EmailHostsBackend(
+        alias="shop",
+        default_from_email=transport.default_from_email,
+        **transport.smtp_options(default_timeout=10),
+    )
+    resolved = EmailHostsBackend.for_host(hosts.from_settings("shop"))
+
+    def state(backend):
+        return {name: value for name, value in vars(backend).items() if name != "_lock"}
+
+    assert state(resolved) == state(built)
+    assert state(resolved)["ssl_cafile"] == "/ca.pem"
+
+
 def test_db_row_resolves_with_one_query(email_host):
     email_host("shop", DB_DSN)
     with CaptureQueriesContext(connection) as queries:
