@@ -22,7 +22,13 @@ VENVS = ROOT / ".venvs"
 CELLS = {
     # The lower bounds of every runtime dependency, on the oldest Python.
     "lowest-py310": (
-        ["django==5.2.15", "speckenv==6.3.0", "django-fernet-fields-v2==0.9"],
+        [
+            "django==5.2.15",
+            "speckenv==6.3.0",
+            "django-fernet-fields-v2==0.9",
+            "authlib==1.3.0",
+            "requests==2.31.0",
+        ],
         "3.10",
     ),
     "dj52-py311": (["django>=5.2.15,<6.0"], "3.11"),

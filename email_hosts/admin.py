@@ -94,11 +94,19 @@ class EmailHostAdmin(admin.ModelAdmin):
                     "kind",
                     ("host", "port"),
                     "security",
+                    "login",
                     "username",
                     "password",
                     "clear_password",
                     "timeout",
                 ]
+            },
+        ),
+        (
+            _("OAuth2 login"),
+            {
+                "fields": ["tenant", "client_id", "token_url", "scope", "sasl"],
+                "classes": ["collapse"],
             },
         ),
         (

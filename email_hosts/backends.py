@@ -4,6 +4,7 @@ Mail backends that send through one named email host, and
 """
 
 import copy
+import functools
 import logging
 import os
 import threading
@@ -16,6 +17,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from email_hosts import conf, connections, hosts, pool, status, tls
 from email_hosts.exceptions import EmailHostDoesNotExist, invalid_mailer
+from email_hosts.oauth2.sasl import OAuth2Login
 
 
 __all__ = ["EmailHostsBackend", "get_connection", "parse_conf"]
@@ -136,6 +138,7 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
             # Only then: Django 6.1 warns about direct construction without one.
             options["alias"] = alias
         self.ssl_cafile = options.pop("ssl_cafile", ssl_cafile)
+        self.oauth2 = options.pop("oauth2", None)
         self.reuse_connection = reuse_connection
         super().__init__(*args, default_from_email=default_from_email, **options)
 
@@ -151,6 +154,7 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
         backend = cls.__new__(cls)
         backend._entry = None
         backend.ssl_cafile = options.pop("ssl_cafile", "")
+        backend.oauth2 = options.pop("oauth2", None)
         backend.reuse_connection = reuse_connection
         smtp.EmailBackend.__init__(backend, alias=host.key, **options)
         backend.default_from_email = host.default_from
@@ -172,6 +176,7 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
                 self.alias, self._entry[0], self._entry[1]
             )
             self.ssl_cafile = options.pop("ssl_cafile", self._entry[2])
+            self.oauth2 = options.pop("oauth2", None)
             # Django's constructor checks the options; a backend of its own
             # keeps this one's state (a connection a caller set) untouched.
             checked = smtp.EmailBackend(alias=self.alias, **options)
@@ -193,7 +198,18 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
 
     @property
     def connection_class(self):
-        return connections.SMTP_SSL if self.use_ssl else connections.SMTP
+        connection_class = connections.SMTP_SSL if self.use_ssl else connections.SMTP
+        if self.oauth2 is None:
+            return connection_class
+        login = OAuth2Login(
+            key=self.alias,
+            oauth2=self.oauth2,
+            client_secret=self.password,
+            host=self.host,
+            port=self.port,
+            timeout=self.timeout,
+        )
+        return functools.partial(connection_class, oauth2_login=login)
 
     @sensitive_variables()
     def open(self):
@@ -301,6 +317,7 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
             self.ssl_cafile,
             self.ssl_certfile,
             self.ssl_keyfile,
+            self.oauth2,
         )
 
     @staticmethod

@@ -299,12 +299,18 @@ PASSWORD_RETIRING_RELAYS = {
 def _retiring_password_warning(host):
     transport = host.transport
     provider = PASSWORD_RETIRING_RELAYS.get((transport.host or "").lower())
-    if not transport.is_smtp or not transport.password or provider is None:
+    if (
+        not transport.is_smtp
+        or not transport.password
+        or transport.oauth2
+        or provider is None
+    ):
         return []
     hint = {
         "microsoft": "Microsoft turns Basic authentication for SMTP AUTH off by"
         " default for existing tenants at the end of December 2026, and later"
-        " removes it. Plan to move this host to OAuth2 or to another relay.",
+        " removes it. Move this host to OAuth2 (see 'Microsoft 365' in the"
+        " docs) or to another relay.",
         "google": "Google accepts no account password for SMTP: only an app"
         " password, which a Workspace administrator may forbid, or OAuth2."
         " Plan to move this host to OAuth2 or to another relay.",

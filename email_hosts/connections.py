@@ -90,9 +90,31 @@ class _KnowsWhenKeptConnectionLost:
         return code, reply
 
 
-class SMTP(_KnowsWhenKeptConnectionLost, _KnowsWhenDataLeft, smtplib.SMTP):
+class _LogsInWithOAuth2:
+    """Log in with ``oauth2_login`` (an OAuth2 host) instead of a password."""
+
+    def __init__(self, *args, oauth2_login=None, **kwargs):
+        self.oauth2_login = oauth2_login
+        super().__init__(*args, **kwargs)
+
+    def login(self, user, password, *, initial_response_ok=True):
+        if self.oauth2_login is None:
+            return super().login(
+                user, password, initial_response_ok=initial_response_ok
+            )
+        return self.oauth2_login(self, user)
+
+
+class SMTP(
+    _LogsInWithOAuth2, _KnowsWhenKeptConnectionLost, _KnowsWhenDataLeft, smtplib.SMTP
+):
     pass
 
 
-class SMTP_SSL(_KnowsWhenKeptConnectionLost, _KnowsWhenDataLeft, smtplib.SMTP_SSL):  # noqa: N801 -- smtplib's name
+class SMTP_SSL(  # noqa: N801 -- smtplib's name
+    _LogsInWithOAuth2,
+    _KnowsWhenKeptConnectionLost,
+    _KnowsWhenDataLeft,
+    smtplib.SMTP_SSL,
+):
     pass

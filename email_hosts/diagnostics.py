@@ -18,6 +18,7 @@ from django.views.decorators.debug import sensitive_variables
 from email_hosts import conf, hosts, status
 from email_hosts.backends import backend_for, get_connection
 from email_hosts.failures import explain, is_transient
+from email_hosts.oauth2 import tokens
 
 
 #: No check waits longer than this, whatever the host's own timeout.
@@ -101,9 +102,9 @@ def check_connection(host):
     def action(backend):
         if connection := getattr(backend, "connection", None):
             connection.ehlo_or_helo_if_needed()
+        message = _("Email host %(key)r: the connection works.") % {"key": host.key}
         return Outcome(
-            ok=True,
-            message=_("Email host %(key)r: the connection works.") % {"key": host.key},
+            ok=True, message=" ".join(filter(None, [message, _login(backend)]))
         )
 
     return _attempt(
@@ -112,6 +113,23 @@ def check_connection(host):
         action,
         backups=host.backups,
     )
+
+
+@sensitive_variables()
+def _login(backend):
+    """Say who an OAuth2 host logged in as, and for how long its token lasts."""
+    oauth2 = getattr(backend, "oauth2", None)
+    token = oauth2 and tokens.held(oauth2, client_secret=backend.password)
+    if not token:
+        return ""
+    minutes = max(0, round(token.expires_in() / 60))
+    return ngettext(
+        "It logged in as %(user)s with an OAuth2 token from %(issuer)s, valid"
+        " for %(minutes)s more minute.",
+        "It logged in as %(user)s with an OAuth2 token from %(issuer)s, valid"
+        " for %(minutes)s more minutes.",
+        minutes,
+    ) % {"user": backend.username, "issuer": oauth2.token_host, "minutes": minutes}
 
 
 def send_test_email(host, recipient):

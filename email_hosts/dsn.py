@@ -20,6 +20,7 @@ from email_hosts.conf import MAX_TIMEOUT
 from email_hosts.domains import parse_domains
 from email_hosts.dsn_errors import invalid, render_error
 from email_hosts.keys import parse_keys
+from email_hosts.oauth2 import config as oauth2_config
 from email_hosts.senders import validate_sender
 from email_hosts.transports import (
     SMTP_SCHEMES,
@@ -50,11 +51,18 @@ QUERY_PARAMETERS = {
     "tls",
     "timeout",
     *TLS_FILE_PARAMETERS,
+    *oauth2_config.PARAMETERS,
     "_default_from_email",
     "_sender_domains",
     "_backups",
 }
-SMTP_ONLY_PARAMETERS = {"ssl", "tls", "timeout", *TLS_FILE_PARAMETERS}
+SMTP_ONLY_PARAMETERS = {
+    "ssl",
+    "tls",
+    "timeout",
+    *TLS_FILE_PARAMETERS,
+    *oauth2_config.PARAMETERS,
+}
 TRUE_FLAG_VALUES = {"", "1", "true", "yes", "on"}
 #: The ASCII characters that are whitespace or not printable.
 _BLANK_OR_CONTROL = re.compile(r"[\x00-\x20\x7f]")
@@ -227,16 +235,22 @@ def _smtp_transport(parts, query, port):
         raise invalid("dsn_ssl_and_tls")
     if port is None:
         port = 465 if use_ssl else 587 if parts.scheme == "submission" else 25
+    username = _credential(parts.username, "user")
+    password = _credential(parts.password, "password")
+    oauth2 = oauth2_config.parse(query, username=username, password=password)
+    if oauth2 and not (use_tls or use_ssl):
+        raise invalid("dsn_oauth2_plaintext")
     return Transport(
         scheme=parts.scheme,
         host=host,
         port=port,
-        username=_credential(parts.username, "user"),
-        password=_credential(parts.password, "password"),
+        username=username,
+        password=password,
         use_tls=use_tls,
         use_ssl=use_ssl,
         timeout=_timeout(parts, query),
         **_tls_files(query),
+        oauth2=oauth2,
         default_from_email=_default_from_email(parts, query),
         **_routing(query),
     )

@@ -102,6 +102,43 @@ MESSAGES = {
         "%(scheme)s:// takes no host, user name or password."
     ),
     "dsn_local_parameters": gettext_noop("%(scheme)s:// does not take %(names)s."),
+    "dsn_oauth2_without_flow": gettext_noop(
+        "These parameters apply only to an OAuth2 login: %(names)s. Add"
+        " oauth2=client_credentials or oauth2=microsoft, or remove them."
+    ),
+    "dsn_oauth2_flow": gettext_noop(
+        "Unknown oauth2 value %(value)r. Use one of %(known)s."
+    ),
+    "dsn_oauth2_credentials": gettext_noop(
+        "An OAuth2 login needs the mailbox as the user name and the client"
+        " secret as the password, as in"
+        " submission://mailbox%%40example.com:SECRET@smtp.office365.com."
+    ),
+    "dsn_oauth2_missing": gettext_noop("oauth2=%(flow)s needs %(names)s."),
+    "dsn_oauth2_refused": gettext_noop(
+        "oauth2=%(flow)s does not take %(names)s. Remove them; oauth2=microsoft"
+        " fills in the token URL and scope from the tenant."
+    ),
+    "dsn_sasl": gettext_noop("Unknown sasl value %(value)r. Use one of %(known)s."),
+    "dsn_oauth2_client_id": gettext_noop(
+        "client_id must not contain spaces or control characters."
+    ),
+    "dsn_oauth2_scope": gettext_noop(
+        "scope must be scope names separated by single spaces (%%20)."
+    ),
+    "dsn_oauth2_tenant": gettext_noop(
+        "tenant %(value)r is not a tenant ID or domain name such as"
+        " contoso.onmicrosoft.com."
+    ),
+    "dsn_oauth2_plaintext": gettext_noop(
+        "An OAuth2 login sends a token that lets anyone holding it send as the"
+        " mailbox: use submission://, or add tls or ssl, so that it travels"
+        " encrypted."
+    ),
+    "dsn_oauth2_token_url": gettext_noop(
+        "token_url must be an https:// URL without a user name or password"
+        " (http:// only for a server on this machine, in tests)."
+    ),
 }
 
 

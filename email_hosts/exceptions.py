@@ -122,3 +122,31 @@ def invalid_mailer(alias, message):
         return error_class(message, alias=alias)
     # Django < 6.1
     return InvalidEmailHost(message, source="MAILERS", key=alias)
+
+
+class OAuth2TokenError(smtplib.SMTPException):
+    """
+    An OAuth2 host got no access token: the token endpoint refused the
+    client credentials or could not be reached. A login failure, so
+    ``fail_silently`` hides it and a backup host takes over.
+
+    The message names the host key, the provider's own error and what to
+    do; never the client secret or a token.
+    """
+
+    def __init__(self, *, key, reason):
+        self.key = key
+        #: Why, without the host key: for the admin's status column.
+        self.reason = reason
+        super().__init__(f"Email host {key!r}: {reason}")
+
+
+class OAuth2Unavailable(ImproperlyConfigured):
+    """An OAuth2 host is used, but the OAuth2 client library is missing."""
+
+    def __init__(self, key):
+        self.key = key
+        super().__init__(
+            f"Email host {key!r} logs in with OAuth2, which needs Authlib:"
+            f" install django-email-hosts[oauth]."
+        )

@@ -11,7 +11,7 @@ import ssl
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from email_hosts.exceptions import DeliveryUncertain
+from email_hosts.exceptions import DeliveryUncertain, OAuth2TokenError
 
 
 #: An enhanced status code (RFC 3463) at the start of a relay's answer.
@@ -57,6 +57,8 @@ def explain(exc, *, host, port, timeout):  # noqa: PLR0911, PLR0912 -- one retur
         return _("TLS failed: %(reason)s") % {"reason": exc.verify_message}
     if isinstance(exc, ssl.SSLError):
         return _("TLS failed")
+    if isinstance(exc, OAuth2TokenError):
+        return exc.reason
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return _login_refused(exc)
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
@@ -133,7 +135,10 @@ def is_transient(exc):
     """
     if isinstance(exc, DeliveryUncertain):
         return False  # The relay may have the message: never send it twice.
-    if isinstance(exc, smtplib.SMTPAuthenticationError | smtplib.SMTPConnectError):
+    if isinstance(
+        exc,
+        smtplib.SMTPAuthenticationError | smtplib.SMTPConnectError | OAuth2TokenError,
+    ):
         return True
     if isinstance(exc, smtplib.SMTPNotSupportedError | smtplib.SMTPServerDisconnected):
         return True

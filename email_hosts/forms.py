@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
+from email_hosts import oauth2_fields
 from email_hosts.conf import MAX_TIMEOUT
 from email_hosts.dsn import (
     SMTP_SCHEMES,
@@ -116,10 +117,12 @@ def _destination(transport):
         transport.username,
         transport.security,
         *(getattr(transport, name) for name in TLS_FILE_PARAMETERS),
+        # A client secret goes to the token endpoint too.
+        transport.oauth2,
     )
 
 
-class EmailHostForm(forms.ModelForm):
+class EmailHostForm(oauth2_fields.OAuth2LoginFields, forms.ModelForm):
     kind = forms.ChoiceField(label=_("Kind"), choices=KIND_CHOICES)
     host = forms.CharField(
         label=_("Host"),
@@ -229,6 +232,7 @@ class EmailHostForm(forms.ModelForm):
             "username": transport.username,
             "timeout": transport.timeout,
             **{name: getattr(transport, name) for name in TLS_FILE_PARAMETERS},
+            **oauth2_fields.initial_from(transport.oauth2),
         }
 
     def clean_host(self):
@@ -300,9 +304,13 @@ class EmailHostForm(forms.ModelForm):
                     " for no encryption."
                 ),
             )
+        if kind in SMTP_SCHEMES:
+            for name in oauth2_fields.missing(cleaned):
+                self.add_error(name, _("This login needs it."))
         if any(
             name in self.errors
-            for name in ("kind", "host", "port", "timeout", "security")
+            for name in ("kind", "host", "port", "timeout", "security", "username")
+            + oauth2_fields.FIELD_NAMES
         ):
             return None
         if kind not in SMTP_SCHEMES:
@@ -313,6 +321,9 @@ class EmailHostForm(forms.ModelForm):
             and self.stored.password
             and not cleaned.get("clear_password")
         )
+        password = (
+            self.stored.password if keeps_stored_password else cleaned["password"]
+        )
         try:
             # Formatting and parsing back validates, and fills in the port.
             transport = parse_dsn(
@@ -322,13 +333,12 @@ class EmailHostForm(forms.ModelForm):
                         host=cleaned["host"],
                         port=cleaned["port"],
                         username=cleaned["username"],
-                        password=self.stored.password
-                        if keeps_stored_password
-                        else cleaned["password"],
+                        password=password,
                         use_tls=security == "starttls",
                         use_ssl=security == "ssl",
                         timeout=cleaned["timeout"],
                         **{name: cleaned[name] for name in TLS_FILE_PARAMETERS},
+                        oauth2=oauth2_fields.login_from(cleaned, password=password),
                     )
                 )
             )
@@ -342,9 +352,9 @@ class EmailHostForm(forms.ModelForm):
             self.add_error(
                 "password",
                 _(
-                    "Enter the password again: the server, port, user name or"
-                    " security changed, and the stored password must not follow"
-                    " them unasked."
+                    "Enter the password again: the server, port, user name,"
+                    " security or OAuth2 login changed, and the stored password"
+                    " or client secret must not follow them unasked."
                 ),
             )
             return None
@@ -360,7 +370,7 @@ class EmailHostForm(forms.ModelForm):
             self._update_errors(exc)
 
     def _add_dsn_error(self, exc):
-        field = ERROR_FIELDS.get(exc.code)
+        field = ERROR_FIELDS.get(exc.code) or oauth2_fields.field_of(exc)
         if exc.code.startswith("dsn_user_"):
             field = "username"
         elif exc.code.startswith("dsn_password_"):

@@ -38,6 +38,9 @@ class Transport:
     default_from_email: str = ""
     sender_domains: tuple = ()
     backups: tuple = ()
+    #: An :class:`~email_hosts.oauth2.config.OAuth2` login instead of a
+    #: password one: the password is then the client secret.
+    oauth2: object = None
 
     @property
     def is_smtp(self):
@@ -58,7 +61,11 @@ class Transport:
         user = f"{self.username}@" if self.username else ""
         security = {"ssl": "SSL/TLS", "starttls": "STARTTLS", "none": _("no TLS")}
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{self.scheme}://{user}{host}:{self.port} ({security[self.security]})"
+        login = f", {self.oauth2.summary()}" if self.oauth2 else ""
+        return (
+            f"{self.scheme}://{user}{host}:{self.port}"
+            f" ({security[self.security]}{login})"
+        )
 
     def smtp_options(self, *, default_timeout):
         """Return the keyword arguments for Django's SMTP ``EmailBackend``."""
@@ -74,7 +81,11 @@ class Transport:
             # EMAIL_SSL_KEYFILE and EMAIL_SSL_CERTFILE settings.
             "ssl_keyfile": self.ssl_keyfile,
             "ssl_certfile": self.ssl_certfile,
-        } | ({"ssl_cafile": self.ssl_cafile} if self.ssl_cafile else {})
+        } | {
+            name: value
+            for name in ("ssl_cafile", "oauth2")
+            if (value := getattr(self, name))
+        }
 
 
 @sensitive_variables()
@@ -92,6 +103,11 @@ def format_dsn(transport):
         for name in TLS_FILE_PARAMETERS
         if (path := getattr(transport, name))
     ]
+    if transport.oauth2:
+        query += [
+            f"{name}={quote(value, safe='')}"
+            for name, value in transport.oauth2.query()
+        ]
     if transport.default_from_email:
         query.append(
             f"_default_from_email={quote(transport.default_from_email, safe='')}"

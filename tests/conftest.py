@@ -28,6 +28,7 @@ from django.db import connection
 from django.urls import reverse
 
 from email_hosts import pool, status
+from email_hosts.oauth2 import tokens
 
 
 ROOT = Path(__file__).parents[1]
@@ -493,3 +494,23 @@ def shared_database(tmp_path, transactional_db):
     path = str(tmp_path / "shared.sqlite3")
     manage("migrate", "--verbosity=0", database=path, fernet_keys=["old-key"])
     return path
+
+
+@pytest.fixture
+def oauth2_server(live_server, transactional_db):
+    """django-oauth-toolkit on the live server, with a mailer app."""
+    from tests.oauth2_relay import start_oauth2_server  # noqa: PLC0415 -- imports this module
+
+    tokens.forget()
+    yield start_oauth2_server(live_server)
+    tokens.forget()
+
+
+@pytest.fixture
+def oauth2_relay(smtp_server_factory, test_ca, trust_test_ca):
+    """A STARTTLS relay that takes the OAuth2 server's tokens (XOAUTH2, OAUTHBEARER)."""
+    from tests.oauth2_relay import OAuth2RelayHandler  # noqa: PLC0415
+
+    return smtp_server_factory(
+        tls=test_ca.server_context, handler_class=OAuth2RelayHandler
+    )

@@ -53,7 +53,15 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.staticfiles",
     "email_hosts",
+    # A real OAuth2 server for the OAuth2 relays' tests (tests/oauth2_relay.py).
+    "oauth2_provider",
 ]
+OAUTH2_PROVIDER = {
+    "SCOPES": {"smtp": "Send mail", "introspection": "Check tokens"},
+    "DEFAULT_SCOPES": ["smtp"],
+    # An hour, as Microsoft's and Google's access tokens last.
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
+}
 MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

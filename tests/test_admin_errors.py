@@ -93,8 +93,9 @@ def test_a_refused_paste_fills_the_fields_but_never_the_password(post_add):
     assert form.errors["pasted_dsn"] == [
         (
             "Unknown query parameter 'timout'. Known parameters are _backups,"
-            " _default_from_email, _sender_domains, ssl, ssl_cafile, ssl_certfile,"
-            " ssl_keyfile, timeout, tls."
+            " _default_from_email, _sender_domains, client_id, oauth2, sasl, scope,"
+            " ssl, ssl_cafile, ssl_certfile, ssl_keyfile, tenant, timeout, tls,"
+            " token_url."
         ),
         (
             "The fields above now hold what could be read from it, except the"

@@ -169,6 +169,9 @@ def test_w003_covers_stored_hosts(email_host):
         "m365": "submission://shop%40example.com:pw@smtp.office365.com",
         "gmail": "submission://club%40example.org:pw@SMTP.GMAIL.COM",
         "relay": "submission://mailer@smtp.office365.com",  # No password.
+        # The password is the client secret of an OAuth2 login.
+        "oauth": "submission://shop%40example.com:client-secret@smtp.office365.com"
+        "?oauth2=microsoft&tenant=example.onmicrosoft.com&client_id=app",
         "other": "submission://u:pw@smtp.example.com",
     },
     FERNET_KEYS=["a-key-long-enough-for-the-w005-check"],
