@@ -142,9 +142,8 @@ def _lock(cache_key):
 def _cache_key(oauth2, client_secret):
     # Keyed by the secret too: a rotated secret must not reuse a token.
     material = f"{oauth2.token_url} {oauth2.client_id} {oauth2.scope} {client_secret}"
-    return (
-        "email_hosts:oauth2:" + salted_hmac("email_hosts.oauth2", material).hexdigest()
-    )
+    digest = salted_hmac("email_hosts.oauth2", material, algorithm="sha256")
+    return "email_hosts:oauth2:" + digest.hexdigest()
 
 
 def _cache():
