@@ -23,6 +23,7 @@ from email_hosts.admin_cells import (
     render_status,
     render_stored_status,
 )
+from email_hosts.admin_connect import ConnectAccountAdmin
 from email_hosts.forms import EmailHostForm
 from email_hosts.models import EmailHost, HostStatus
 from email_hosts.routing.deletion import backups_lost_by_deleting
@@ -61,7 +62,7 @@ class StatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(EmailHost)
-class EmailHostAdmin(admin.ModelAdmin):
+class EmailHostAdmin(ConnectAccountAdmin, admin.ModelAdmin):
     form = EmailHostForm
     list_display = [
         "key",
@@ -105,7 +106,14 @@ class EmailHostAdmin(admin.ModelAdmin):
         (
             _("OAuth2 login"),
             {
-                "fields": ["tenant", "client_id", "token_url", "scope", "sasl"],
+                "fields": [
+                    "tenant",
+                    "client_id",
+                    "authorize_url",
+                    "token_url",
+                    "scope",
+                    "sasl",
+                ],
                 "classes": ["collapse"],
             },
         ),
@@ -168,6 +176,10 @@ class EmailHostAdmin(admin.ModelAdmin):
         entry = inventory.stored_entry(obj)
         if entry.problem:
             return format_html('<strong class="errornote">{}</strong>', entry.problem)
+        if warning := self.account_warning(obj):
+            return format_html(
+                '{}<br><strong class="errornote">{}</strong>', entry.summary, warning
+            )
         return entry.summary
 
     @admin.display(description=_("sends for"))
@@ -271,6 +283,7 @@ class EmailHostAdmin(admin.ModelAdmin):
         if obj is not None:
             context["host_problem"] = inventory.problem_of(obj)
             context["can_check"] = self.has_change_permission(request, obj)
+            context.update(self.account_context(request, obj))
         return super().render_change_form(request, context, *args, obj=obj, **kwargs)
 
     def get_urls(self):

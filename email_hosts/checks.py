@@ -313,7 +313,8 @@ def _retiring_password_warning(host):
         " docs) or to another relay.",
         "google": "Google accepts no account password for SMTP: only an app"
         " password, which a Workspace administrator may forbid, or OAuth2."
-        " Plan to move this host to OAuth2 or to another relay.",
+        " Move this host to an account connected with OAuth2 (see 'Google"
+        " Workspace' in the docs) or to another relay.",
     }[provider]
     return [
         checks.Warning(

@@ -119,7 +119,9 @@ def check_connection(host):
 def _login(backend):
     """Say who an OAuth2 host logged in as, and for how long its token lasts."""
     oauth2 = getattr(backend, "oauth2", None)
-    token = oauth2 and tokens.held(oauth2, client_secret=backend.password)
+    token = oauth2 and tokens.held(
+        backend.alias, oauth2, client_secret=backend.password
+    )
     if not token:
         return ""
     minutes = max(0, round(token.expires_in() / 60))

@@ -139,6 +139,10 @@ MESSAGES = {
         "token_url must be an https:// URL without a user name or password"
         " (http:// only for a server on this machine, in tests)."
     ),
+    "dsn_oauth2_authorize_url": gettext_noop(
+        "authorize_url must be an https:// URL without a user name or password"
+        " (http:// only for a server on this machine, in tests)."
+    ),
 }
 
 

@@ -127,17 +127,20 @@ def invalid_mailer(alias, message):
 class OAuth2TokenError(smtplib.SMTPException):
     """
     An OAuth2 host got no access token: the token endpoint refused the
-    client credentials or could not be reached. A login failure, so
+    client credentials or the refresh token, could not be reached, or the
+    host's account needs connecting again. A login failure, so
     ``fail_silently`` hides it and a backup host takes over.
 
     The message names the host key, the provider's own error and what to
     do; never the client secret or a token.
     """
 
-    def __init__(self, *, key, reason):
+    def __init__(self, *, key, reason, error=None):
         self.key = key
         #: Why, without the host key: for the admin's status column.
         self.reason = reason
+        #: The token endpoint's error code (RFC 6749), such as invalid_grant.
+        self.error = error
         super().__init__(f"Email host {key!r}: {reason}")
 
 

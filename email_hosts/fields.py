@@ -206,3 +206,7 @@ class EncryptedDSNField(EncryptedTextField):
                 f" first."
             )
         return super().value_to_string(obj)
+
+
+class EncryptedSecretField(EncryptedDSNField):
+    """A token or other secret, stored encrypted with the DSNs' keys."""

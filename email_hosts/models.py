@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from email_hosts.domains import validate_domains
 from email_hosts.dsn import validate_dsn
-from email_hosts.fields import EncryptedDSNField
+from email_hosts.fields import EncryptedDSNField, EncryptedSecretField
 from email_hosts.keys import validate_keys
 from email_hosts.senders import validate_sender
 
@@ -109,3 +109,56 @@ class HostStatus(models.Model):
 
     def natural_key(self):
         return (self.key,)
+
+
+class AccountManager(models.Manager):
+    """Fixtures name a connected account by its host's key."""
+
+    def get_by_natural_key(self, key):
+        return self.get(host__key=key)
+
+
+class ConnectedAccount(models.Model):
+    """
+    The account an administrator connected to an OAuth2 host with consent:
+    its refresh token, and the access token last got with it, encrypted.
+    Refreshing locks the row, so that processes refreshing at once never
+    lose the newest refresh token.
+    """
+
+    host = models.OneToOneField(
+        EmailHost,
+        on_delete=models.CASCADE,
+        related_name="connected_account",
+        verbose_name=_("email host"),
+    )
+    #: Which OAuth2 app (token URL and client ID) issued the tokens, hashed:
+    #: tokens of another app are not this host's.
+    app = models.CharField(_("OAuth2 app"), max_length=64)
+    refresh_token = EncryptedSecretField(_("refresh token"))
+    access_token = EncryptedSecretField(_("access token"), blank=True)
+    expires_at = models.DateTimeField(_("access token expires at"), null=True)
+    connected_by = models.CharField(_("connected by"), max_length=150, blank=True)
+    connected_at = models.DateTimeField(_("connected at"))
+    refreshed_at = models.DateTimeField(_("refreshed at"), null=True)
+    #: Why the account must be connected again; empty while it works.
+    reconnect_reason = models.CharField(
+        _("reconnect needed because"), max_length=500, blank=True
+    )
+
+    objects = AccountManager()
+
+    class Meta:
+        verbose_name = _("connected account")
+        verbose_name_plural = _("connected accounts")
+
+    def __str__(self):
+        return str(self.host)
+
+    def __repr__(self):
+        return f"<ConnectedAccount of {self.host_id!r}>"
+
+    def natural_key(self):
+        return self.host.natural_key()
+
+    natural_key.dependencies = ["email_hosts.emailhost"]

@@ -1,6 +1,6 @@
 """
 The admin form's fields for an OAuth2 login: which login, and the app's
-tenant, client ID, token URL, scope and SASL mechanism. The client secret
+tenant, client ID, endpoints, scope and SASL mechanism. The client secret
 is the form's write-only password.
 """
 
@@ -16,22 +16,22 @@ LOGIN_CHOICES = [
     ("password", _("User name and password")),
     ("microsoft", _("Microsoft 365 app (OAuth2 client credentials)")),
     ("client_credentials", _("Another OAuth2 server (client credentials)")),
+    ("microsoft_delegated", _("Microsoft 365 account, connected with consent")),
+    ("google", _("Google Workspace account, connected with consent")),
+    ("authorization_code", _("Another OAuth2 server, connected with consent")),
 ]
 SASL_CHOICES = [
     ("xoauth2", _("XOAUTH2 (Microsoft, Google)")),
     ("oauthbearer", _("OAUTHBEARER (RFC 7628)")),
 ]
-#: The fields each login needs filled in.
-REQUIRED = {
-    "password": (),
-    "microsoft": ("username", "tenant", "client_id"),
-    "client_credentials": ("username", "token_url", "client_id"),
-}
-FIELD_NAMES = ("login", "tenant", "client_id", "token_url", "scope", "sasl")
+#: The fields a login's DSN parameters come from.
+_ENTERED = ("tenant", "authorize_url", "token_url", "client_id", "scope")
+FIELD_NAMES = ("login", *_ENTERED, "sasl")
 ERROR_FIELDS = {
     "dsn_oauth2_tenant": "tenant",
     "dsn_oauth2_client_id": "client_id",
     "dsn_oauth2_token_url": "token_url",
+    "dsn_oauth2_authorize_url": "authorize_url",
     "dsn_oauth2_scope": "scope",
     "dsn_oauth2_credentials": "password",
     "dsn_oauth2_plaintext": "security",
@@ -65,6 +65,15 @@ class OAuth2LoginFields(forms.Form):
         required=False,
         help_text=_("The app's application (client) ID."),
     )
+    authorize_url = forms.CharField(
+        label=_("Authorization URL"),
+        required=False,
+        widget=forms.TextInput(attrs={"class": "vTextField"}),
+        help_text=_(
+            "For another OAuth2 server, connected with consent: its"
+            " authorization endpoint, an https:// URL."
+        ),
+    )
     token_url = forms.CharField(
         label=_("Token URL"),
         required=False,
@@ -90,22 +99,19 @@ def initial_from(oauth2):
     """Return the fields' initial values for a stored login (None: a password)."""
     if oauth2 is None:
         return {"login": "password"}
-    custom = oauth2.flow != "microsoft"
+    # Only what the DSN carries: not the URLs a provider's flow fills in.
     return {
         "login": oauth2.flow,
-        "tenant": oauth2.tenant,
-        "client_id": oauth2.client_id,
-        "token_url": oauth2.token_url if custom else "",
-        "scope": oauth2.scope if custom else "",
+        **{name: value for name, value in oauth2.query() if name in _ENTERED},
         "sasl": oauth2.mechanism,
     }
 
 
 def missing(cleaned):
     """Return the fields the chosen login needs that are empty."""
-    return [
-        name for name in REQUIRED.get(cleaned.get("login"), ()) if not cleaned.get(name)
-    ]
+    spec = config.FLOWS.get(cleaned.get("login"))
+    required = ("username", *spec.required) if spec else ()
+    return [name for name in required if not cleaned.get(name)]
 
 
 @sensitive_variables()
@@ -115,15 +121,15 @@ def login_from(cleaned, *, password):
     describe, or None for a password; raise ``ValidationError`` if invalid.
     """
     login = cleaned.get("login")
-    if login not in ("microsoft", "client_credentials"):
+    if login not in config.FLOWS:
         return None
-    names = ("tenant",) if login == "microsoft" else ("token_url", "scope")
-    query = {
-        "oauth2": login,
-        "client_id": cleaned["client_id"],
-        "sasl": cleaned["sasl"],
+    refused = config.FLOWS[login].refused
+    query = {"oauth2": login, "sasl": cleaned["sasl"]}
+    query |= {
+        name: cleaned[name]
+        for name in _ENTERED
+        if cleaned.get(name) and name not in refused
     }
-    query |= {name: cleaned[name] for name in names if cleaned.get(name)}
     return config.parse(query, username=cleaned["username"], password=password)
 
 

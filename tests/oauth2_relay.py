@@ -10,7 +10,7 @@ import binascii
 import dataclasses
 import json
 import urllib.request
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
@@ -23,12 +23,21 @@ CLIENT_SECRET = "oauth-client-secret-7Qx9"
 _RELAY_SECRET = "relay-introspection-secret"
 
 
+#: Where the admin takes consent back, by the test client and the browser.
+CONNECTED_PATH = "/admin/email_hosts/emailhost/connected/"
+
+
 @dataclasses.dataclass
 class OAuth2Server:
-    """django-oauth-toolkit serving a mailer app and the relay's own app."""
+    """
+    django-oauth-toolkit serving a mailer app (client credentials), a
+    delegated app (authorization code with PKCE, rotating refresh tokens)
+    and the relay's own app.
+    """
 
     url: str
     application: object
+    delegated_application: object = None
 
     @property
     def token_url(self):
@@ -45,6 +54,24 @@ class OAuth2Server:
     def revoke_tokens(self):
         """Revoke every token of the mailer app before it expires."""
         self.application.accesstoken_set.all().delete()
+
+    def refresh_tokens(self):
+        """Return the delegated app's refresh tokens not yet revoked."""
+        return self.delegated_application.refreshtoken_set.filter(revoked=None)
+
+    def delegated_dsn(self, relay):
+        query = {
+            "timeout": 5,
+            "oauth2": "authorization_code",
+            "authorize_url": f"{self.url}/o/authorize/",
+            "token_url": self.token_url,
+            "client_id": self.delegated_application.client_id,
+            "scope": "smtp",
+        }
+        return (
+            f"submission://{quote(MAILBOX, safe='')}:{quote(CLIENT_SECRET, safe='')}"
+            f"@127.0.0.1:{relay.port}?{urlencode(query)}"
+        )
 
     def dsn(self, relay, *, mechanism="xoauth2", secret=CLIENT_SECRET):
         query = {
@@ -74,12 +101,22 @@ def start_oauth2_server(live_server):
         )
 
     relay_app = confidential("relay", _RELAY_SECRET)
+    delegated = Application.objects.create(
+        name="delegated mailer",
+        client_type=Application.CLIENT_CONFIDENTIAL,
+        authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
+        client_secret=CLIENT_SECRET,
+        redirect_uris=f"http://testserver{CONNECTED_PATH} {live_server.url}{CONNECTED_PATH}",
+        algorithm="",
+    )
     OAuth2RelayHandler.introspection = (
         f"{live_server.url}/o/introspect/",
         relay_app.client_id,
     )
     return OAuth2Server(
-        url=live_server.url, application=confidential("mailer", CLIENT_SECRET)
+        url=live_server.url,
+        application=confidential("mailer", CLIENT_SECRET),
+        delegated_application=delegated,
     )
 
 
@@ -152,3 +189,23 @@ def _introspect(token):
     )
     with urllib.request.urlopen(request, timeout=5) as answer:
         return json.load(answer).get("active", False)
+
+
+def give_consent(client, host, *, allow=True):
+    """
+    Click Connect account on ``host``'s change page as ``client``, answer the
+    OAuth2 server's consent page, and follow it back to the admin. Return
+    the admin's last page.
+    """
+    from django.urls import reverse  # noqa: PLC0415 -- settings not ready at import
+
+    answer = client.post(
+        reverse("admin:email_hosts_emailhost_connect_account", args=[host.pk])
+    )
+    consent_page = urlsplit(answer["Location"])
+    page = client.get(f"{consent_page.path}?{consent_page.query}")
+    fields = {k: v for k, v in page.context["form"].initial.items() if v is not None}
+    if allow:
+        fields["allow"] = "Authorize"
+    back = urlsplit(client.post(consent_page.path, fields)["Location"])
+    return client.get(f"{back.path}?{back.query}", follow=True)

@@ -61,6 +61,10 @@ OAUTH2_PROVIDER = {
     "DEFAULT_SCOPES": ["smtp"],
     # An hour, as Microsoft's and Google's access tokens last.
     "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
+    # The admin's consent comes back to the test server over http.
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"],
+    "PKCE_REQUIRED": True,
+    "ROTATE_REFRESH_TOKEN": True,
 }
 MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -93,7 +93,7 @@ def test_a_refused_paste_fills_the_fields_but_never_the_password(post_add):
     assert form.errors["pasted_dsn"] == [
         (
             "Unknown query parameter 'timout'. Known parameters are _backups,"
-            " _default_from_email, _sender_domains, client_id, oauth2, sasl, scope,"
+            " _default_from_email, _sender_domains, authorize_url, client_id, oauth2, sasl, scope,"
             " ssl, ssl_cafile, ssl_certfile, ssl_keyfile, tenant, timeout, tls,"
             " token_url."
         ),

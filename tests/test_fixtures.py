@@ -91,3 +91,29 @@ def test_host_statuses_are_keyed_by_key_too(db, tmp_path):
     HostStatus.objects.filter(key="shop").update(message="changed")
     _load(tmp_path, [record])
     assert HostStatus.objects.get().message == "down"
+
+
+def test_connected_accounts_travel_with_their_host_by_key(email_host, tmp_path):
+    from email_hosts.models import ConnectedAccount  # noqa: PLC0415
+
+    host = email_host("shop", TRICKY_DSN)
+    ConnectedAccount.objects.create(
+        host=host, app="app", refresh_token="refresh-token-1", connected_at=NOW
+    )
+    output = io.StringIO()
+    call_command(
+        "dumpdata",
+        "email_hosts",
+        "--natural-primary",
+        "--natural-foreign",
+        stdout=output,
+    )
+    fixture = json.loads(output.getvalue())
+    [account] = [r for r in fixture if r["model"] == "email_hosts.connectedaccount"]
+    assert "pk" not in account
+    assert account["fields"]["host"] == ["shop"]
+    EmailHost.objects.all().delete()
+    _load(tmp_path, fixture)
+    _load(tmp_path, fixture)
+    assert ConnectedAccount.objects.get().host.key == "shop"
+    assert ConnectedAccount.objects.get().refresh_token == "refresh-token-1"

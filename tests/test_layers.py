@@ -24,9 +24,9 @@ VALUES = {
     "fields",
     "keys",
     "oauth2",
+    "oauth2.client",
     "oauth2.config",
     "oauth2.hints",
-    "oauth2.sasl",
     "oauth2.tokens",
     "pool",
     "relays",
@@ -34,8 +34,8 @@ VALUES = {
     "tls",
     "transports",
 }
-#: Where hosts come from, above the values.
-SOURCES = {"hosts", "models"}
+#: Where hosts and their connected accounts come from, above the values.
+SOURCES = {"hosts", "models", "oauth2.accounts", "oauth2.consent", "oauth2.state"}
 
 
 def _module_name(path):
@@ -49,10 +49,15 @@ def _imports(path):
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and node.module:
-            if node.module == "email_hosts":
-                found |= {alias.name for alias in node.names} & modules
-            elif node.module.startswith("email_hosts."):
-                found.add(node.module.removeprefix("email_hosts."))
+            if node.module == "email_hosts" or node.module.startswith("email_hosts."):
+                package = node.module.removeprefix("email_hosts").lstrip(".")
+                # from email_hosts.oauth2 import tokens: the submodule.
+                found |= {
+                    ".".join(filter(None, [package, alias.name]))
+                    for alias in node.names
+                } & modules
+                if package:
+                    found.add(package)
         elif isinstance(node, ast.Import):
             found |= {
                 alias.name.removeprefix("email_hosts.")

@@ -59,7 +59,7 @@ def test_mailers_refuses_a_bad_dsn_naming_the_key():
         email_hosts.mailers({"shop": "smtp://user:hunter2@smtp.example.com?timout=5"})
     assert str(excinfo.value) == (
         "EMAIL_HOSTS['shop']: Unknown query parameter 'timout'. Known parameters"
-        " are _backups, _default_from_email, _sender_domains, client_id, oauth2,"
+        " are _backups, _default_from_email, _sender_domains, authorize_url, client_id, oauth2,"
         " sasl, scope, ssl, ssl_cafile, ssl_certfile, ssl_keyfile, tenant,"
         " timeout, tls, token_url."
     )

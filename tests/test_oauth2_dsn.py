@@ -30,9 +30,66 @@ def test_microsoft_fills_in_its_token_url_and_scope():
     assert (oauth2.scope, oauth2.mechanism) == (MICROSOFT_SCOPE, "xoauth2")
 
 
-@pytest.mark.parametrize("dsn", [MICROSOFT, ANY_SERVER])
+MICROSOFT_DELEGATED = (
+    f"submission://shop%40example.com:{SECRET}@smtp.office365.com:587"
+    "?oauth2=microsoft_delegated&tenant=contoso.onmicrosoft.com&client_id=app-id"
+)
+GOOGLE = (
+    f"submission://shop%40example.com:{SECRET}@smtp.gmail.com:587"
+    "?oauth2=google&client_id=app-id.apps.googleusercontent.com"
+)
+ANY_SERVER_DELEGATED = (
+    f"submission://shop%40example.com:{SECRET}@smtp.example.com:587"
+    "?oauth2=authorization_code&authorize_url=https%3A%2F%2Fidp.example.com%2Fauth"
+    "&token_url=https%3A%2F%2Fidp.example.com%2Ftoken&client_id=app-id&scope=smtp"
+)
+
+
+@pytest.mark.parametrize(
+    "dsn", [MICROSOFT, ANY_SERVER, MICROSOFT_DELEGATED, GOOGLE, ANY_SERVER_DELEGATED]
+)
 def test_an_oauth2_dsn_is_written_back_as_it_was_read(dsn):
     assert format_dsn(parse_dsn(dsn)) == dsn
+
+
+@pytest.mark.parametrize(
+    ("dsn", "authorize_url", "token_url", "scope"),
+    [
+        (
+            MICROSOFT_DELEGATED,
+            "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/authorize",
+            "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token",
+            "https://outlook.office.com/SMTP.Send offline_access",
+        ),
+        (
+            GOOGLE,
+            "https://accounts.google.com/o/oauth2/v2/auth",
+            "https://oauth2.googleapis.com/token",
+            "https://mail.google.com/",
+        ),
+    ],
+)
+def test_a_providers_delegated_login_fills_in_its_endpoints_and_scope(
+    dsn, authorize_url, token_url, scope
+):
+    oauth2 = parse_dsn(dsn).oauth2
+    assert oauth2.delegated
+    assert (oauth2.authorize_url, oauth2.token_url, oauth2.scope) == (
+        authorize_url,
+        token_url,
+        scope,
+    )
+
+
+def test_a_delegated_login_needs_a_safe_authorization_url():
+    with pytest.raises(ValidationError) as raised:
+        parse_dsn(
+            ANY_SERVER_DELEGATED.replace(
+                "https%3A%2F%2Fidp.example.com%2Fauth",
+                "http%3A%2F%2Fidp.example.com%2Fauth",
+            )
+        )
+    assert raised.value.code == "dsn_oauth2_authorize_url"
 
 
 def test_the_summary_says_how_the_host_logs_in_and_never_the_secret():
@@ -55,8 +112,11 @@ def test_the_summary_says_how_the_host_logs_in_and_never_the_secret():
             ),
         ),
         (
-            "oauth2=google",
-            "Unknown oauth2 value 'google'. Use one of client_credentials, microsoft.",
+            "oauth2=yahoo",
+            (
+                "Unknown oauth2 value 'yahoo'. Use one of client_credentials,"
+                " microsoft, authorization_code, microsoft_delegated, google."
+            ),
         ),
         ("oauth2=microsoft&client_id=a", "oauth2=microsoft needs tenant."),
         (
@@ -147,6 +207,29 @@ def test_an_admin_adds_a_microsoft_365_host_with_the_fields(admin_client, db):
     response = _post(admin_client, password=SECRET)
     assert response.status_code == 302
     assert format_dsn(_stored()) == MICROSOFT
+
+
+@pytest.mark.parametrize(
+    ("login", "fields", "stored"),
+    [
+        ("microsoft_delegated", {}, MICROSOFT_DELEGATED),
+        (
+            "google",
+            {
+                "host": "smtp.gmail.com",
+                "tenant": "",
+                "client_id": "app-id.apps.googleusercontent.com",
+            },
+            GOOGLE,
+        ),
+    ],
+)
+def test_an_admin_adds_a_host_connected_with_consent(
+    admin_client, db, login, fields, stored
+):
+    response = _post(admin_client, password=SECRET, login=login, **fields)
+    assert response.status_code == 302
+    assert format_dsn(_stored()) == stored
 
 
 def test_the_fields_show_a_stored_login_but_never_its_secret(admin_client, email_host):

@@ -121,3 +121,32 @@ def test_rotating_1000_hosts_across_three_processes(shared_database):
     assert all(
         "submission://user@smtp.example.com:587 (STARTTLS)" in line for line in lines
     )
+
+
+@override_settings(FERNET_KEYS=["new-key", "old-key"])
+def test_rotation_re_encrypts_connected_accounts_tokens_too(email_host):
+    from django.utils import timezone  # noqa: PLC0415
+
+    from email_hosts.models import ConnectedAccount  # noqa: PLC0415
+
+    def raw_tokens():
+        raw = ExpressionWrapper(F("refresh_token"), output_field=BinaryField())
+        return bytes(ConnectedAccount.objects.values_list(raw, flat=True).get())
+
+    with override_settings(FERNET_KEYS=["new-key"]):
+        email_host("shop", DSN)  # Current already: only its account is not.
+    with override_settings(FERNET_KEYS=["old-key"]):
+        ConnectedAccount.objects.create(
+            host=EmailHost.objects.get(),
+            app="app",
+            refresh_token="refresh-token-under-old-key",
+            access_token="access-token-under-old-key",
+            connected_at=timezone.now(),
+        )
+        before = raw_tokens()
+    assert _rotate() == "Re-encrypted 1 host(s); 0 already used the current key."
+    assert raw_tokens() != before
+    with override_settings(FERNET_KEYS=["new-key"]):
+        account = ConnectedAccount.objects.get()
+        assert account.refresh_token == "refresh-token-under-old-key"
+        assert account.access_token == "access-token-under-old-key"

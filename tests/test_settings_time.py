@@ -42,7 +42,7 @@ def test_bad_dsn_in_settings_names_key_and_problem_without_password(tmp_path):
     assert result.returncode == 1
     assert (
         "EMAIL_HOSTS['shop']: Unknown query parameter 'timout'. Known parameters"
-        " are _backups, _default_from_email, _sender_domains, client_id, oauth2,"
+        " are _backups, _default_from_email, _sender_domains, authorize_url, client_id, oauth2,"
         " sasl, scope, ssl, ssl_cafile, ssl_certfile, ssl_keyfile, tenant,"
         " timeout, tls, token_url."
     ) in result.stderr

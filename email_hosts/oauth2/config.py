@@ -9,14 +9,88 @@ from email_hosts.dsn_errors import invalid
 
 
 #: The DSN query parameters of OAuth2, in the order format_dsn() writes them.
-PARAMETERS = ("oauth2", "tenant", "token_url", "client_id", "scope", "sasl")
-#: oauth2=...: any OAuth2 server by its token URL, or Microsoft 365 by tenant.
-FLOWS = ("client_credentials", "microsoft")
+PARAMETERS = (
+    "oauth2",
+    "tenant",
+    "authorize_url",
+    "token_url",
+    "client_id",
+    "scope",
+    "sasl",
+)
 #: sasl=...: the SMTP AUTH mechanisms that carry a bearer token.
 MECHANISMS = ("xoauth2", "oauthbearer")
 MICROSOFT_TOKEN_URL = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
+MICROSOFT_AUTHORIZE_URL = (
+    "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize"
+)
 #: The scope of Exchange Online's SMTP.SendAsApp application permission.
 MICROSOFT_SCOPE = "https://outlook.office365.com/.default"
+#: Exchange Online's delegated SMTP.Send, and a refresh token to keep it.
+MICROSOFT_DELEGATED_SCOPE = "https://outlook.office.com/SMTP.Send offline_access"
+GOOGLE_AUTHORIZE_URL = "https://accounts.google.com/o/oauth2/v2/auth"
+GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token"
+#: The one Gmail scope that SMTP accepts.
+GOOGLE_SCOPE = "https://mail.google.com/"
+
+
+@dataclasses.dataclass(frozen=True)
+class Flow:
+    """What an ``oauth2=...`` value needs, refuses and fills in itself."""
+
+    required: tuple
+    refused: tuple
+    #: Filled in from the tenant: a provider's own endpoints and scope.
+    token_url: str = ""
+    authorize_url: str = ""
+    scope: str = ""
+    provider: str = ""
+    #: An administrator connects an account with consent (authorization
+    #: code and PKCE); otherwise the app logs in alone (client credentials).
+    delegated: bool = False
+    #: Added to the consent page's URL: Google issues a refresh token only
+    #: with these, and again on every consent only with prompt=consent.
+    authorize_params: tuple = ()
+
+
+_PRESET = ("token_url", "authorize_url", "scope")
+#: oauth2=...: any OAuth2 server by its URLs, or a provider by name.
+FLOWS = {
+    "client_credentials": Flow(
+        required=("token_url", "client_id"), refused=("tenant", "authorize_url")
+    ),
+    "microsoft": Flow(
+        required=("tenant", "client_id"),
+        refused=_PRESET,
+        token_url=MICROSOFT_TOKEN_URL,
+        scope=MICROSOFT_SCOPE,
+        provider="Microsoft 365",
+    ),
+    "authorization_code": Flow(
+        required=("authorize_url", "token_url", "client_id"),
+        refused=("tenant",),
+        delegated=True,
+    ),
+    "microsoft_delegated": Flow(
+        required=("tenant", "client_id"),
+        refused=_PRESET,
+        token_url=MICROSOFT_TOKEN_URL,
+        authorize_url=MICROSOFT_AUTHORIZE_URL,
+        scope=MICROSOFT_DELEGATED_SCOPE,
+        provider="Microsoft 365",
+        delegated=True,
+    ),
+    "google": Flow(
+        required=("client_id",),
+        refused=("tenant", *_PRESET),
+        token_url=GOOGLE_TOKEN_URL,
+        authorize_url=GOOGLE_AUTHORIZE_URL,
+        scope=GOOGLE_SCOPE,
+        provider="Google",
+        delegated=True,
+        authorize_params=(("access_type", "offline"), ("prompt", "consent")),
+    ),
+}
 #: A tenant ID (a GUID) or one of the tenant's domain names.
 _TENANT = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 _PRINTABLE = re.compile(r"[\x21-\x7e]+")
@@ -26,9 +100,9 @@ _SCOPE = re.compile(r"[\x21-\x7e]+(?: [\x21-\x7e]+)*")
 @dataclasses.dataclass(frozen=True)
 class OAuth2:
     """
-    An OAuth2 login with client credentials (app-only). The mailbox is the
-    DSN's user name and the client secret its password, which this value
-    never holds.
+    An OAuth2 login: with client credentials (app-only), or delegated by an
+    account an administrator connects. The mailbox is the DSN's user name
+    and the client secret its password, which this value never holds.
     """
 
     flow: str
@@ -37,25 +111,32 @@ class OAuth2:
     scope: str = ""
     tenant: str = ""
     mechanism: str = "xoauth2"
+    authorize_url: str = ""
+
+    @property
+    def spec(self):
+        return FLOWS[self.flow]
+
+    @property
+    def delegated(self):
+        return self.spec.delegated
 
     def query(self):
         """Return the DSN query pairs that :func:`parse` reads back."""
         pairs = [("oauth2", self.flow)]
-        if self.flow == "microsoft":
-            pairs.append(("tenant", self.tenant))
-        else:
-            pairs.append(("token_url", self.token_url))
-        pairs.append(("client_id", self.client_id))
-        if self.flow != "microsoft" and self.scope:
-            pairs.append(("scope", self.scope))
+        for name in PARAMETERS[1:-1]:
+            value = getattr(self, name)
+            if value and name not in self.spec.refused:
+                pairs.append((name, value))
         if self.mechanism != "xoauth2":
             pairs.append(("sasl", self.mechanism))
         return pairs
 
     def summary(self):
         """Return how the host logs in, such as ``OAuth2 (Microsoft 365)``."""
-        provider = "Microsoft 365" if self.flow == "microsoft" else self.token_host
-        return f"OAuth2 {self.mechanism.upper()} ({provider})"
+        provider = self.spec.provider or self.token_host
+        connected = ", connected account" if self.delegated else ""
+        return f"OAuth2 {self.mechanism.upper()} ({provider}{connected})"
 
     @property
     def token_host(self):
@@ -77,14 +158,10 @@ def parse(query, *, username, password):
         raise invalid("dsn_oauth2_flow", value=flow, known=", ".join(FLOWS))
     if not username or not password:
         raise invalid("dsn_oauth2_credentials")
-    required, refused = (
-        (("tenant", "client_id"), ("token_url", "scope"))
-        if flow == "microsoft"
-        else (("token_url", "client_id"), ("tenant",))
-    )
-    if missing := [name for name in required if not query.get(name)]:
+    spec = FLOWS[flow]
+    if missing := [name for name in spec.required if not query.get(name)]:
         raise invalid("dsn_oauth2_missing", flow=flow, names=", ".join(missing))
-    if extra := [name for name in refused if name in query]:
+    if extra := [name for name in spec.refused if name in query]:
         raise invalid("dsn_oauth2_refused", flow=flow, names=", ".join(extra))
     mechanism = query.get("sasl", "xoauth2")
     if mechanism not in MECHANISMS:
@@ -92,37 +169,35 @@ def parse(query, *, username, password):
     client_id = query["client_id"]
     if not _PRINTABLE.fullmatch(client_id):
         raise invalid("dsn_oauth2_client_id")
-    scope = query.get("scope", "")
+    scope = query.get("scope", spec.scope)
     if scope and not _SCOPE.fullmatch(scope):
         raise invalid("dsn_oauth2_scope")
-    if flow == "microsoft":
-        tenant = query["tenant"]
-        if not _TENANT.fullmatch(tenant):
-            raise invalid("dsn_oauth2_tenant", value=tenant)
-        return OAuth2(
-            flow=flow,
-            client_id=client_id,
-            token_url=MICROSOFT_TOKEN_URL.format(tenant=tenant),
-            scope=MICROSOFT_SCOPE,
-            tenant=tenant,
-            mechanism=mechanism,
-        )
-    token_url = query["token_url"]
-    check_token_url(token_url)
+    tenant = query.get("tenant", "")
+    if "tenant" in spec.required and not _TENANT.fullmatch(tenant):
+        raise invalid("dsn_oauth2_tenant", value=tenant)
+    token_url = query.get("token_url") or spec.token_url.format(tenant=tenant)
+    authorize_url = query.get("authorize_url") or spec.authorize_url.format(
+        tenant=tenant
+    )
+    check_url(token_url, "dsn_oauth2_token_url")
+    if spec.delegated:
+        check_url(authorize_url, "dsn_oauth2_authorize_url")
     return OAuth2(
         flow=flow,
         client_id=client_id,
         token_url=token_url,
         scope=scope,
+        tenant=tenant,
         mechanism=mechanism,
+        authorize_url=authorize_url,
     )
 
 
-def check_token_url(url):
+def check_url(url, code):
     """
-    Raise ``ValidationError`` unless ``url`` is an https URL, or an http URL
-    of this machine (a test server), without credentials of its own: the
-    client secret travels to it.
+    Raise the ``ValidationError`` ``code`` unless ``url`` is an https URL, or
+    an http URL of this machine (a test server), without credentials of its
+    own: the client secret and the consent travel to it.
     """
     try:
         parts = urlsplit(url)
@@ -133,7 +208,7 @@ def check_token_url(url):
         parts.scheme == "http" and hostname and _is_loopback(hostname)
     )
     if not hostname or credentials or not secure:
-        raise invalid("dsn_oauth2_token_url")
+        raise invalid(code)
 
 
 def _is_loopback(hostname):

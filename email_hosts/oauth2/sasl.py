@@ -58,18 +58,25 @@ class OAuth2Login:
                 f"The relay does not offer AUTH {mechanism}"
                 f" (it offers {', '.join(offered) or 'no AUTH'})."
             )
-        token = self._token(tokens.access_token)
+        token = self._token()
         try:
             return self._authenticate(connection, mechanism, user, token)
         except smtplib.SMTPAuthenticationError as exc:
             if exc.smtp_code != 535:
                 raise
         # Refused before it expired: revoked, or the tenant's policy changed.
-        token = self._token(tokens.renew, rejected=token)
+        token = self._token(rejected=token)
         return self._authenticate(connection, mechanism, user, token)
 
     @sensitive_variables()
-    def _token(self, source, **options):
+    def _token(self, **options):
+        if self.oauth2.delegated:
+            # Connected accounts live in a model: not loaded at import time.
+            from email_hosts.oauth2 import accounts  # noqa: PLC0415
+
+            source = accounts.access_token
+        else:
+            source = tokens.access_token
         return source(
             self.key,
             self.oauth2,

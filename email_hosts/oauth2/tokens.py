@@ -16,9 +16,8 @@ from django.utils.crypto import salted_hmac
 from django.views.decorators.debug import sensitive_variables
 
 from email_hosts import conf
-from email_hosts.exceptions import OAuth2TokenError, OAuth2Unavailable
 from email_hosts.fields import current_fernet, fernet
-from email_hosts.oauth2 import hints
+from email_hosts.oauth2 import client
 
 
 logger = logging.getLogger("email_hosts")
@@ -50,46 +49,64 @@ _locks_lock = threading.Lock()
 
 
 @sensitive_variables()
-def access_token(key, oauth2, *, client_secret, timeout):
+def access_token(key, oauth2, *, client_secret, timeout, rejected=None):
     """
-    Return a fresh :class:`AccessToken` for the host ``key``: this process's,
-    else one another process left in the cache, else a new one. At most one
-    thread per process asks the token endpoint for the same client.
+    Return a fresh :class:`AccessToken` for the host ``key``'s app (client
+    credentials): this process's, else one another process left in the
+    cache, else a new one. ``rejected`` is a token the relay refused before
+    it expired: never returned again.
     """
-    cache_key = _cache_key(oauth2, client_secret)
+    cache_key = process_key(key, oauth2, client_secret)
+
+    @sensitive_variables()
+    def new():
+        token = _shared(cache_key)
+        if token is not None and token.is_fresh() and token != rejected:
+            return token
+        token = fetch(key, oauth2, client_secret=client_secret, timeout=timeout)
+        _share(cache_key, token)
+        return token
+
+    return remembered(cache_key, rejected=rejected, new=new)
+
+
+def remembered(cache_key, *, rejected, new):
+    """
+    Return this process's fresh token under ``cache_key``, unless it is
+    ``rejected``; else the one ``new()`` returns, kept for next time. One
+    thread per process at a time calls ``new()`` for the same key.
+    """
+
+    def usable(token):
+        return token is not None and token.is_fresh() and token != rejected
+
     token = _tokens.get(cache_key)
-    if token is not None and token.is_fresh():
+    if usable(token):
         return token
     with _lock(cache_key):
         token = _tokens.get(cache_key)
-        if token is None or not token.is_fresh():
-            token = _shared(cache_key)
-        if token is None or not token.is_fresh():
-            token = fetch(key, oauth2, client_secret=client_secret, timeout=timeout)
-            _share(cache_key, token)
+        if not usable(token):
+            token = new()
         _tokens[cache_key] = token
         return token
 
 
 @sensitive_variables()
-def renew(key, oauth2, *, client_secret, timeout, rejected):
-    """
-    Return a new token in place of ``rejected``, which the relay refused
-    before it expired (revoked, or the tenant's policy changed).
-    """
-    cache_key = _cache_key(oauth2, client_secret)
-    with _lock(cache_key):
-        if _tokens.get(cache_key) == rejected:
-            del _tokens[cache_key]
-        if _shared(cache_key) == rejected:
-            _unshare(cache_key)
-    return access_token(key, oauth2, client_secret=client_secret, timeout=timeout)
+def held(key, oauth2, *, client_secret):
+    """Return this process's token for the host, or None: to say how long it lasts."""
+    return _tokens.get(process_key(key, oauth2, client_secret))
 
 
 @sensitive_variables()
-def held(oauth2, *, client_secret):
-    """Return this process's token for the app, or None: to say how long it lasts."""
-    return _tokens.get(_cache_key(oauth2, client_secret))
+def shared(key, oauth2, *, client_secret):
+    """Return the token another process left in the cache for the host, or None."""
+    return _shared(process_key(key, oauth2, client_secret))
+
+
+def forget_host(key):
+    """Forget this process's tokens of the host ``key`` (a new account)."""
+    for cache_key in [k for k in _tokens if k.endswith(f":{key}")]:
+        _tokens.pop(cache_key, None)
 
 
 def forget():
@@ -100,36 +117,17 @@ def forget():
 @sensitive_variables()
 def fetch(key, oauth2, *, client_secret, timeout):
     """Return a new token from the token endpoint (client credentials)."""
-    try:
-        import requests  # noqa: PLC0415 -- an optional dependency
-        from authlib.integrations.base_client import OAuthError  # noqa: PLC0415
-        from authlib.integrations.requests_client import OAuth2Session  # noqa: PLC0415
-    except ImportError:
-        raise OAuth2Unavailable(key) from None
-    session = OAuth2Session(
-        oauth2.client_id,
-        client_secret,
-        scope=oauth2.scope or None,
-        token_endpoint_auth_method="client_secret_post",
+    answer = client.ask(
+        key,
+        oauth2,
+        client_secret=client_secret,
+        timeout=timeout,
+        grant_type="client_credentials",
     )
-    asked_at = time.time()
-    try:
-        with session:
-            answer = session.fetch_token(
-                oauth2.token_url, grant_type="client_credentials", timeout=timeout
-            )
-    except OAuthError as exc:
-        description = (exc.description or "").replace(client_secret, "…")
-        raise OAuth2TokenError(
-            key=key, reason=hints.refused(oauth2, exc.error, description)
-        ) from None
-    except (requests.RequestException, ValueError) as exc:
-        raise OAuth2TokenError(
-            key=key, reason=hints.unreachable(oauth2, type(exc).__name__)
-        ) from None
-    lifetime = float(answer.get("expires_in") or 3600)
     return AccessToken(
-        value=answer["access_token"], expires_at=asked_at + lifetime, lifetime=lifetime
+        value=answer.access_token,
+        expires_at=answer.expires_at,
+        lifetime=answer.lifetime,
     )
 
 
@@ -139,11 +137,14 @@ def _lock(cache_key):
 
 
 @sensitive_variables()
-def _cache_key(oauth2, client_secret):
-    # Keyed by the secret too: a rotated secret must not reuse a token.
+def process_key(key, oauth2, client_secret):
+    """Return the key of the host's tokens in this process and the cache."""
+    # Keyed by the secret too: a rotated secret must not reuse a token. A
+    # connected account's tokens are its host's alone; an app's are shared.
     material = f"{oauth2.token_url} {oauth2.client_id} {oauth2.scope} {client_secret}"
     digest = salted_hmac("email_hosts.oauth2", material, algorithm="sha256")
-    return "email_hosts:oauth2:" + digest.hexdigest()
+    owner = f":{key}" if oauth2.delegated else ""
+    return f"email_hosts:oauth2:{digest.hexdigest()}{owner}"
 
 
 def _cache():

@@ -1,0 +1,220 @@
+"""
+The admin's Connect account button: sends an administrator to the OAuth2
+provider's consent page for a host, and takes the answer back.
+"""
+
+from django.contrib import messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.db.models import OuterRef, Subquery
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
+
+from email_hosts import hosts
+from email_hosts.exceptions import OAuth2TokenError, OAuth2Unavailable
+from email_hosts.models import ConnectedAccount, EmailHost
+from email_hosts.oauth2 import accounts, consent
+
+
+#: Where the session keeps the consent asked for, by its state.
+SESSION_KEY = "email_hosts_consent"
+
+
+def _delegated_login(obj):
+    """Return the host's delegated OAuth2 login, or None."""
+    try:
+        oauth2 = hosts.from_row(obj).transport.oauth2
+    except ImproperlyConfigured:
+        return None
+    return oauth2 if oauth2 is not None and oauth2.delegated else None
+
+
+class ConnectAccountAdmin:
+    """The views of Connect account, for the email host admin to inherit."""
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "connected/",
+                view(self.connected_view),
+                name="email_hosts_emailhost_connected",
+            ),
+            path(
+                "<path:object_id>/connect-account/",
+                view(self.connect_account_view),
+                name="email_hosts_emailhost_connect_account",
+            ),
+            *super().get_urls(),
+        ]
+
+    def get_queryset(self, request):
+        # The account's state in the list's own query: no query per row.
+        account = ConnectedAccount.objects.filter(host=OuterRef("pk"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                account_app=Subquery(account.values("app")),
+                account_reconnect=Subquery(account.values("reconnect_reason")),
+            )
+        )
+
+    def account_warning(self, obj):
+        """Return what the list says of a host whose account does not work."""
+        oauth2 = _delegated_login(obj)
+        if oauth2 is None:
+            return ""
+        app = getattr(obj, "account_app", None)
+        account = (
+            ConnectedAccount(app=app, reconnect_reason=obj.account_reconnect or "")
+            if app
+            else None
+        )
+        problem = accounts.problem_of(account, oauth2)
+        if problem is None:
+            return ""
+        if account is None:
+            return _("Not connected")
+        return _("Reconnect needed")
+
+    def redirect_uri(self, request):
+        """Return the URL to register with the provider: where consent returns."""
+        return request.build_absolute_uri(
+            reverse(
+                "admin:email_hosts_emailhost_connected",
+                current_app=self.admin_site.name,
+            )
+        )
+
+    def account_context(self, request, obj):
+        """Return the change page's account box, or {} for other logins."""
+        oauth2 = _delegated_login(obj)
+        if oauth2 is None:
+            return {}
+        account = ConnectedAccount.objects.filter(host=obj).first()
+        return {
+            "account_state": accounts.describe(account, oauth2),
+            "account_works": accounts.problem_of(account, oauth2) is None,
+            "redirect_uri": self.redirect_uri(request),
+        }
+
+    @sensitive_variables()
+    def connect_account_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        oauth2 = _delegated_login(obj)
+        if oauth2 is None:
+            self.message_user(
+                request,
+                _(
+                    "Email host %(key)r does not log in with an account connected"
+                    " with consent: choose such a login first, and save."
+                )
+                % {"key": obj.key},
+                messages.ERROR,
+            )
+            return self._change_page(obj)
+        try:
+            pending = consent.begin(
+                obj.key,
+                oauth2,
+                client_secret=hosts.from_row(obj).transport.password,
+                redirect_uri=self.redirect_uri(request),
+            )
+        except OAuth2Unavailable as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return self._change_page(obj)
+        # One consent at a time per session: a new one replaces the last.
+        request.session[SESSION_KEY] = {
+            "state": pending.state,
+            "pk": obj.pk,
+            "verifier": pending.verifier,
+            "redirect_uri": pending.redirect_uri,
+        }
+        return HttpResponseRedirect(pending.url)
+
+    @sensitive_variables()
+    def connected_view(self, request):
+        """Take the provider's answer: a code to trade for tokens, or an error."""
+        asked = request.session.pop(SESSION_KEY, None)
+        if asked is None or asked["state"] != request.GET.get("state"):
+            self.message_user(
+                request,
+                _(
+                    "This answer from the OAuth2 provider matches no Connect account"
+                    " clicked in this browser, so it was ignored. Click Connect"
+                    " account again."
+                ),
+                messages.ERROR,
+            )
+            return self._changelist()
+        obj = EmailHost.objects.filter(pk=asked["pk"]).first()
+        if obj is None or not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        if error := request.GET.get("error"):
+            description = request.GET.get("error_description", "")
+            self.message_user(
+                request,
+                _(
+                    "Email host %(key)r: the OAuth2 provider did not connect the"
+                    " account (%(error)s). Click Connect account to try again."
+                )
+                % {
+                    "key": obj.key,
+                    "error": ": ".join(filter(None, [error, description]))[:300],
+                },
+                messages.ERROR,
+            )
+            return self._change_page(obj)
+        pending = consent.Pending(
+            url="",
+            state=asked["state"],
+            redirect_uri=asked["redirect_uri"],
+            verifier=asked["verifier"],
+        )
+        try:
+            consent.finish(
+                obj,
+                code=request.GET.get("code", ""),
+                pending=pending,
+                user=request.user,
+            )
+        except (OAuth2TokenError, OAuth2Unavailable) as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return self._change_page(obj)
+        self.log_change(request, obj, _("Connected an OAuth2 account."))
+        self.message_user(
+            request,
+            _(
+                "Email host %(key)r: the account is connected, and %(key)r sends"
+                " as %(mailbox)s. Send a test email to check."
+            )
+            % {"key": obj.key, "mailbox": hosts.from_row(obj).transport.username},
+            messages.SUCCESS,
+        )
+        return self._change_page(obj)
+
+    def _change_page(self, obj):
+        return HttpResponseRedirect(
+            reverse(
+                "admin:email_hosts_emailhost_change",
+                args=[obj.pk],
+                current_app=self.admin_site.name,
+            )
+        )
+
+    def _changelist(self):
+        return HttpResponseRedirect(
+            reverse(
+                "admin:email_hosts_emailhost_changelist",
+                current_app=self.admin_site.name,
+            )
+        )

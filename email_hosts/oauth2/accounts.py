@@ -1,0 +1,225 @@
+"""
+Access tokens of accounts an administrator connected with consent: got
+with the refresh token kept, encrypted, in the host's ``ConnectedAccount``
+row. A refresh locks the row and stores the provider's rotated refresh
+token before the lock is released, so that processes refreshing at once
+never lose the newest one. A refresh token the provider no longer accepts
+marks the host "reconnect needed".
+"""
+
+import datetime
+import threading
+
+from django.db import router, transaction
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.debug import sensitive_variables
+
+from email_hosts.exceptions import OAuth2TokenError
+from email_hosts.models import ConnectedAccount, EmailHost
+from email_hosts.oauth2 import client, tokens
+from email_hosts.oauth2.tokens import AccessToken
+
+
+#: The token endpoint's errors that mean the refresh token is dead for
+#: good (revoked, expired, or the user's password changed): RFC 6749.
+DEAD_GRANT = "invalid_grant"
+
+
+def app_of(oauth2):
+    """Return the hash that names the OAuth2 app issuing a host's tokens."""
+    material = f"{oauth2.token_url} {oauth2.client_id}"
+    return salted_hmac(
+        "email_hosts.oauth2.app", material, algorithm="sha256"
+    ).hexdigest()
+
+
+def not_connected(key):
+    if not EmailHost.objects.filter(key=key).exists():
+        return OAuth2TokenError(
+            key=key,
+            reason="an account connected with consent needs a host stored in"
+            " the database: store it in the database with the admin, or"
+            " importemailhosts, and click Connect account there.",
+        )
+    return OAuth2TokenError(
+        key=key,
+        reason="no account is connected to this host yet: open it in the admin"
+        " and click Connect account.",
+    )
+
+
+def reconnect_needed(key, why):
+    return OAuth2TokenError(
+        key=key,
+        reason=f"reconnect needed: {why} Open the host in the admin and click"
+        f" Connect account again.",
+    )
+
+
+def describe(account, oauth2):
+    """Return the state of a host's connected account, in words, without secrets."""
+    problem = problem_of(account, oauth2)
+    if problem == "not connected":
+        return _("Not connected: click Connect account.")
+    if problem:
+        return _("Reconnect needed: %(why)s") % {"why": problem}
+    token = stored_token(account)
+    minutes = max(0, round(token.expires_in() / 60)) if token else 0
+    return ngettext(
+        "Connected by %(user)s on %(date)s; its access token is valid for"
+        " %(minutes)s more minute.",
+        "Connected by %(user)s on %(date)s; its access token is valid for"
+        " %(minutes)s more minutes.",
+        minutes,
+    ) % {
+        "user": account.connected_by or "?",
+        "date": date_format(timezone.localtime(account.connected_at), "DATE_FORMAT"),
+        "minutes": minutes,
+    }
+
+
+def problem_of(account, oauth2):
+    """Return why ``account`` cannot give ``oauth2``'s host tokens, or None."""
+    if account is None:
+        return "not connected"
+    if account.app != app_of(oauth2):
+        return "connected with another OAuth2 app than the DSN names"
+    return account.reconnect_reason or None
+
+
+@sensitive_variables()
+def access_token(key, oauth2, *, client_secret, timeout, rejected=None):
+    """
+    Return a fresh :class:`AccessToken` for the host ``key``: this process's,
+    else the one stored in its row if fresh and not ``rejected``, else a
+    refreshed one.
+    """
+
+    @sensitive_variables()
+    def new():
+        return _from_row(
+            key, oauth2, client_secret=client_secret, timeout=timeout, rejected=rejected
+        )
+
+    return tokens.remembered(
+        tokens.process_key(key, oauth2, client_secret), rejected=rejected, new=new
+    )
+
+
+@sensitive_variables()
+def _from_row(key, oauth2, *, client_secret, timeout, rejected):
+    # In a transaction of its own, on a thread of its own if the caller is
+    # inside one: a rotated refresh token must be kept even if the caller's
+    # transaction rolls back. Not on SQLite, where the caller's transaction
+    # would keep that thread from writing until it ends.
+    using = router.db_for_write(ConnectedAccount)
+    caller = transaction.get_connection(using)
+    if not caller.in_atomic_block or caller.vendor == "sqlite":
+        return _under_lock(
+            key, oauth2, client_secret=client_secret, timeout=timeout, rejected=rejected
+        )
+    outcome = {}
+
+    def run():
+        try:
+            outcome["token"] = _under_lock(
+                key,
+                oauth2,
+                client_secret=client_secret,
+                timeout=timeout,
+                rejected=rejected,
+            )
+        except Exception as exc:  # noqa: BLE001 -- raised below, in the caller
+            outcome["error"] = exc
+        finally:
+            transaction.get_connection(using).close()
+
+    thread = threading.Thread(target=run, name=f"email-hosts-refresh-{key}")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["token"]
+
+
+@sensitive_variables()
+def _under_lock(key, oauth2, *, client_secret, timeout, rejected):
+    using = router.db_for_write(ConnectedAccount)
+    with transaction.atomic(using=using):
+        account = (
+            ConnectedAccount.objects.using(using)
+            .select_for_update()
+            .filter(host__key=key)
+            .first()
+        )
+        problem = problem_of(account, oauth2)
+        if problem == "not connected":
+            raise not_connected(key)
+        if problem:
+            raise reconnect_needed(key, problem + ".")
+        stored = stored_token(account)
+        if (
+            stored
+            and stored.is_fresh()
+            and stored.value != getattr(rejected, "value", None)
+        ):
+            # Another process refreshed while this one waited for the lock.
+            return stored
+        try:
+            answer = client.ask(
+                key,
+                oauth2,
+                client_secret=client_secret,
+                timeout=timeout,
+                secrets=(account.refresh_token,),
+                grant_type="refresh_token",
+                refresh_token=account.refresh_token,
+            )
+        except OAuth2TokenError as exc:
+            if exc.error != DEAD_GRANT:
+                raise
+            account.reconnect_reason = exc.reason[:500]
+            account.save(update_fields=["reconnect_reason"])
+            failure = reconnect_needed(key, exc.reason)
+        else:
+            return store(account, answer)
+    # Outside the block, so that the mark is committed.
+    raise failure
+
+
+@sensitive_variables()
+def store(account, answer):
+    """Keep a token endpoint's ``answer`` in ``account``; return its token."""
+    now = timezone.now()
+    account.access_token = answer.access_token
+    account.expires_at = now + datetime.timedelta(seconds=answer.lifetime)
+    account.refreshed_at = now
+    if answer.refresh_token:
+        account.refresh_token = answer.refresh_token
+    account.reconnect_reason = ""
+    account.save(
+        update_fields=[
+            "access_token",
+            "expires_at",
+            "refreshed_at",
+            "refresh_token",
+            "reconnect_reason",
+        ]
+    )
+    return stored_token(account)
+
+
+def stored_token(account):
+    """Return the access token ``account`` holds, or None."""
+    if not account.access_token or account.expires_at is None:
+        return None
+    lifetime = (account.expires_at - account.refreshed_at).total_seconds()
+    return AccessToken(
+        value=account.access_token,
+        expires_at=account.expires_at.timestamp(),
+        lifetime=lifetime,
+    )

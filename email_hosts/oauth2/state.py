@@ -1,0 +1,31 @@
+"""An OAuth2 host's token state in words, for commands: never a secret."""
+
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from email_hosts.models import ConnectedAccount
+from email_hosts.oauth2 import accounts, tokens
+
+
+def describe(key, transport):
+    """
+    Return how the host ``key`` holds its OAuth2 tokens, such as "access
+    token valid for 42 more minutes", or "" for a password login.
+    """
+    oauth2 = transport.oauth2
+    if oauth2 is None:
+        return ""
+    if oauth2.delegated:
+        account = ConnectedAccount.objects.filter(host__key=key).first()
+        return accounts.describe(account, oauth2)
+    token = tokens.held(key, oauth2, client_secret=transport.password) or (
+        tokens.shared(key, oauth2, client_secret=transport.password)
+    )
+    if token is None or not token.is_fresh():
+        return _("No access token yet: the next send gets one.")
+    minutes = max(0, round(token.expires_in() / 60))
+    return ngettext(
+        "An access token from %(issuer)s, valid for %(minutes)s more minute.",
+        "An access token from %(issuer)s, valid for %(minutes)s more minutes.",
+        minutes,
+    ) % {"issuer": oauth2.token_host, "minutes": minutes}
