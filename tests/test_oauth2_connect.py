@@ -310,3 +310,23 @@ def test_listing_a_client_credentials_host_shows_its_shared_token(
     assert "An access token from localhost, valid for 60 more minutes." in (
         listed.getvalue()
     )
+
+
+@pytest.mark.skipif(
+    "connection.vendor == 'sqlite'",
+    reason="On SQLite a refresh joins the caller's transaction (docs/oauth2.rst).",
+)
+def test_a_refresh_on_a_thread_of_its_own_leaks_nothing_either(
+    connected, oauth2_server
+):
+    oauth2_server.delegated_application.refreshtoken_set.all().delete()
+    _expire_access_token()
+    try:
+        with transaction.atomic():
+            _send()
+    except OAuth2TokenError:
+        report = ExceptionReporter(None, *sys.exc_info()).get_traceback_html()
+    assert "email-hosts-refresh" in report or "_under_lock" in report
+    assert "reconnect needed" in report
+    for secret in (CLIENT_SECRET, connected.refresh_token, connected.access_token):
+        assert secret not in report

@@ -77,7 +77,9 @@ def describe(account, oauth2):
         minutes,
     ) % {
         "user": account.connected_by or "?",
-        "date": date_format(timezone.localtime(account.connected_at), "DATE_FORMAT"),
+        "date": date_format(
+            timezone.template_localtime(account.connected_at), "DATE_FORMAT"
+        ),
         "minutes": minutes,
     }
 
@@ -124,6 +126,7 @@ def _from_row(key, oauth2, *, client_secret, timeout, rejected):
         )
     outcome = {}
 
+    @sensitive_variables()
     def run():
         try:
             outcome["token"] = _under_lock(
