@@ -7,6 +7,7 @@ import dataclasses
 import smtplib
 from concurrent.futures import ThreadPoolExecutor, wait
 
+from django import db
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMessage
@@ -199,8 +200,12 @@ def run_all(jobs, *, limit=TIMEOUT_CAP):
     language = translation.get_language()
 
     def run(job):
-        with translation.override(language):
-            return job()
+        try:
+            with translation.override(language):
+                return job()
+        finally:
+            # A connected account's tokens are read from the database.
+            db.connections.close_all()
 
     executor = ThreadPoolExecutor(max_workers=max(1, min(len(jobs), MAX_AT_ONCE)))
     futures = [executor.submit(run, job) for _key, job in jobs]
@@ -219,8 +224,8 @@ def run_all(jobs, *, limit=TIMEOUT_CAP):
         )
         for (key, _job), future in zip(jobs, futures, strict=True)
     ]
-    # Here, not in the jobs: their threads have no database connection to
-    # close, and a test's transaction is visible in this thread alone.
+    # Here, not in the jobs: a test's transaction is visible in this
+    # thread alone.
     for (key, _job), outcome in zip(jobs, outcomes, strict=True):
         keep_status(key, outcome)
     return outcomes
