@@ -185,6 +185,7 @@ def test_a_revoked_refresh_token_marks_the_host_reconnect_needed(
     message = str(raised.value)
     assert message.startswith("Email host 'shop': reconnect needed:")
     assert "invalid_grant" in message
+    assert "The refresh token was revoked or has expired" in message
     assert "Connect account again" in message
     assert ConnectedAccount.objects.get().reconnect_reason
     # Until someone reconnects, no further refresh is tried.
@@ -330,3 +331,30 @@ def test_a_refresh_on_a_thread_of_its_own_leaks_nothing_either(
     assert "reconnect needed" in report
     for secret in (CLIENT_SECRET, connected.refresh_token, connected.access_token):
         assert secret not in report
+
+
+@pytest.mark.parametrize(
+    ("description", "hint"),
+    [
+        ("AADSTS700082: The refresh token has expired due to inactivity.", "90 days"),
+        (
+            "AADSTS70008: The provided grant has expired.",
+            "The refresh token has expired.",
+        ),
+        (
+            "AADSTS50173: The provided grant has expired due to it being revoked.",
+            "password",
+        ),
+    ],
+)
+def test_microsofts_refresh_errors_get_their_own_hint(description, hint):
+    from email_hosts.oauth2 import config, hints  # noqa: PLC0415
+
+    oauth2 = config.parse(
+        {"oauth2": "microsoft_delegated", "tenant": "contoso.com", "client_id": "a"},
+        username="mailbox@example.com",
+        password="secret",
+    )
+    reason = hints.refused(oauth2, "invalid_grant", description, grant="refresh_token")
+    _, after_the_providers_words = reason.rsplit("). ", 1)
+    assert hint in after_the_providers_words

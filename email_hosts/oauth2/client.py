@@ -71,7 +71,9 @@ def ask(key, oauth2, *, client_secret, timeout, secrets=(), **request):
                 description = description.replace(secret, "…")
         raise OAuth2TokenError(
             key=key,
-            reason=hints.refused(oauth2, exc.error, description),
+            reason=hints.refused(
+                oauth2, exc.error, description, grant=request.get("grant_type")
+            ),
             error=exc.error,
         ) from None
     except (request_error, ValueError, KeyError) as exc:
