@@ -358,3 +358,21 @@ def test_microsofts_refresh_errors_get_their_own_hint(description, hint):
     reason = hints.refused(oauth2, "invalid_grant", description, grant="refresh_token")
     _, after_the_providers_words = reason.rsplit("). ", 1)
     assert hint in after_the_providers_words
+
+
+def test_an_access_token_revoked_early_is_replaced_once_before_any_mail(
+    connected, oauth2_server, oauth2_relay
+):
+    # Refused by the server long before the host expects it to expire, as
+    # after a change of the tenant's policy.
+    oauth2_server.delegated_application.accesstoken_set.update(
+        expires=timezone.now() - datetime.timedelta(seconds=1)
+    )
+    assert _send() == 1
+    assert [accepted for _, _, accepted in oauth2_relay.handler.logins] == [
+        False,
+        True,
+    ]
+    assert len(oauth2_relay.envelopes) == 1
+    [current] = oauth2_server.refresh_tokens()
+    assert ConnectedAccount.objects.get().refresh_token == current.token
