@@ -11,6 +11,7 @@ import datetime
 import threading
 
 from django.db import router, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.formats import date_format
@@ -153,6 +154,12 @@ def _from_row(key, oauth2, *, client_secret, timeout, rejected):
 def _under_lock(key, oauth2, *, client_secret, timeout, rejected):
     using = router.db_for_write(ConnectedAccount)
     with transaction.atomic(using=using):
+        if not transaction.get_connection(using).features.has_select_for_update:
+            # SQLite locks no rows, but a write takes the database's write
+            # lock, which a second refresher then waits for.
+            ConnectedAccount.objects.using(using).filter(host__key=key).update(
+                app=F("app")
+            )
         account = (
             ConnectedAccount.objects.using(using)
             .select_for_update()
