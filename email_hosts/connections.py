@@ -97,11 +97,10 @@ class _LogsInWithOAuth2:
         self.oauth2_login = oauth2_login
         super().__init__(*args, **kwargs)
 
-    def login(self, user, password, *, initial_response_ok=True):
+    def login(self, user, password, **options):
         if self.oauth2_login is None:
-            return super().login(
-                user, password, initial_response_ok=initial_response_ok
-            )
+            # Exactly the call smtplib would get: tests of others mock it.
+            return super().login(user, password, **options)
         return self.oauth2_login(self, user)
 
 
