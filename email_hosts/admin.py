@@ -314,6 +314,16 @@ class EmailHostAdmin(ConnectAccountAdmin, admin.ModelAdmin):
                 view(self.send_test_email_view),
                 name="email_hosts_emailhost_send_test_email",
             ),
+            path(
+                "<path:object_id>/connect-account/",
+                view(self.connect_account_view),
+                name="email_hosts_emailhost_connect_account",
+            ),
+            path(
+                "connected/",
+                view(self.connected_view),
+                name="email_hosts_emailhost_connected",
+            ),
             *super().get_urls(),
         ]
 
@@ -366,7 +376,10 @@ class EmailHostAdmin(ConnectAccountAdmin, admin.ModelAdmin):
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
         if not self.has_change_permission(request, obj):
             raise PermissionDenied
-        run(request, [obj])
+        # Back to the host's page, unless ``run`` answered otherwise.
+        return run(request, [obj]) or self._change_page(obj)
+
+    def _change_page(self, obj):
         return HttpResponseRedirect(
             reverse(
                 "admin:email_hosts_emailhost_change",
@@ -380,13 +393,7 @@ class EmailHostAdmin(ConnectAccountAdmin, admin.ModelAdmin):
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
         if obj := EmailHost.objects.filter(key=key).first():
-            return HttpResponseRedirect(
-                reverse(
-                    "admin:email_hosts_emailhost_change",
-                    args=[obj.pk],
-                    current_app=self.admin_site.name,
-                )
-            )
+            return self._change_page(obj)
         if key not in inventory.settings_keys():
             self.message_user(
                 request,

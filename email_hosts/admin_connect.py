@@ -3,12 +3,13 @@ The admin's Connect account button: sends an administrator to the OAuth2
 provider's consent page for a host, and takes the answer back.
 """
 
+import dataclasses
+
 from django.contrib import messages
-from django.contrib.admin.utils import unquote
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db.models import OuterRef, Subquery
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
-from django.urls import path, reverse
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
@@ -32,23 +33,10 @@ def _delegated_login(obj):
 
 
 class ConnectAccountAdmin:
-    """The views of Connect account, for the email host admin to inherit."""
-
-    def get_urls(self):
-        view = self.admin_site.admin_view
-        return [
-            path(
-                "connected/",
-                view(self.connected_view),
-                name="email_hosts_emailhost_connected",
-            ),
-            path(
-                "<path:object_id>/connect-account/",
-                view(self.connect_account_view),
-                name="email_hosts_emailhost_connect_account",
-            ),
-            *super().get_urls(),
-        ]
+    """
+    The views of Connect account, for the email host admin to inherit: it
+    routes them, and lends them its ``_object_view`` and ``_change_page``.
+    """
 
     def get_queryset(self, request):
         # The account's state in the list's own query: no query per row.
@@ -73,12 +61,11 @@ class ConnectAccountAdmin:
             if app
             else None
         )
-        problem = accounts.problem_of(account, oauth2)
-        if problem is None:
-            return ""
         if account is None:
             return _("Not connected")
-        return _("Reconnect needed")
+        if accounts.reconnect_reason(account, oauth2):
+            return _("Reconnect needed")
+        return ""
 
     def redirect_uri(self, request):
         """Return the URL to register with the provider: where consent returns."""
@@ -97,19 +84,16 @@ class ConnectAccountAdmin:
         account = ConnectedAccount.objects.filter(host=obj).first()
         return {
             "account_state": accounts.describe(account, oauth2),
-            "account_works": accounts.problem_of(account, oauth2) is None,
+            "account_works": accounts.works(account, oauth2),
             "redirect_uri": self.redirect_uri(request),
         }
 
-    @sensitive_variables()
     def connect_account_view(self, request, object_id):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        obj = self.get_object(request, unquote(object_id))
-        if obj is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
-        if not self.has_change_permission(request, obj):
-            raise PermissionDenied
+        return self._object_view(request, object_id, self._send_to_consent)
+
+    @sensitive_variables()
+    def _send_to_consent(self, request, objects):
+        [obj] = objects
         oauth2 = _delegated_login(obj)
         if oauth2 is None:
             self.message_user(
@@ -121,7 +105,7 @@ class ConnectAccountAdmin:
                 % {"key": obj.key},
                 messages.ERROR,
             )
-            return self._change_page(obj)
+            return None
         try:
             pending = consent.begin(
                 obj.key,
@@ -131,14 +115,9 @@ class ConnectAccountAdmin:
             )
         except OAuth2Unavailable as exc:
             self.message_user(request, str(exc), messages.ERROR)
-            return self._change_page(obj)
+            return None
         # One consent at a time per session: a new one replaces the last.
-        request.session[SESSION_KEY] = {
-            "state": pending.state,
-            "pk": obj.pk,
-            "verifier": pending.verifier,
-            "redirect_uri": pending.redirect_uri,
-        }
+        request.session[SESSION_KEY] = {"pk": obj.pk, **dataclasses.asdict(pending)}
         return HttpResponseRedirect(pending.url)
 
     @sensitive_variables()
@@ -175,10 +154,7 @@ class ConnectAccountAdmin:
             )
             return self._change_page(obj)
         pending = consent.Pending(
-            url="",
-            state=asked["state"],
-            redirect_uri=asked["redirect_uri"],
-            verifier=asked["verifier"],
+            **{name: value for name, value in asked.items() if name != "pk"}
         )
         try:
             consent.finish(
@@ -201,15 +177,6 @@ class ConnectAccountAdmin:
             messages.SUCCESS,
         )
         return self._change_page(obj)
-
-    def _change_page(self, obj):
-        return HttpResponseRedirect(
-            reverse(
-                "admin:email_hosts_emailhost_change",
-                args=[obj.pk],
-                current_app=self.admin_site.name,
-            )
-        )
 
     def _changelist(self):
         return HttpResponseRedirect(
