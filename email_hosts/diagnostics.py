@@ -125,7 +125,7 @@ def _login(backend):
     )
     if not token:
         return ""
-    minutes = max(0, round(token.expires_in() / 60))
+    minutes = token.minutes_left()
     return ngettext(
         "It logged in as %(user)s with an OAuth2 token from %(issuer)s, valid"
         " for %(minutes)s more minute.",

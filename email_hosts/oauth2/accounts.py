@@ -63,13 +63,12 @@ def reconnect_needed(key, why):
 
 def describe(account, oauth2):
     """Return the state of a host's connected account, in words, without secrets."""
-    problem = problem_of(account, oauth2)
-    if problem == "not connected":
+    if account is None:
         return _("Not connected: click Connect account.")
-    if problem:
-        return _("Reconnect needed: %(why)s") % {"why": problem}
+    if why := reconnect_reason(account, oauth2):
+        return _("Reconnect needed: %(why)s") % {"why": why}
     token = stored_token(account)
-    minutes = max(0, round(token.expires_in() / 60)) if token else 0
+    minutes = token.minutes_left() if token else 0
     return ngettext(
         "Connected by %(user)s on %(date)s; its access token is valid for"
         " %(minutes)s more minute.",
@@ -85,10 +84,13 @@ def describe(account, oauth2):
     }
 
 
-def problem_of(account, oauth2):
-    """Return why ``account`` cannot give ``oauth2``'s host tokens, or None."""
-    if account is None:
-        return "not connected"
+def works(account, oauth2):
+    """Return whether ``account`` (or None) gives ``oauth2``'s host tokens."""
+    return account is not None and reconnect_reason(account, oauth2) is None
+
+
+def reconnect_reason(account, oauth2):
+    """Return why the connected ``account`` must be connected again, or None."""
     if account.app != app_of(oauth2):
         return "connected with another OAuth2 app than the DSN names"
     return account.reconnect_reason or None
@@ -166,11 +168,10 @@ def _under_lock(key, oauth2, *, client_secret, timeout, rejected):
             .filter(host__key=key)
             .first()
         )
-        problem = problem_of(account, oauth2)
-        if problem == "not connected":
+        if account is None:
             raise not_connected(key)
-        if problem:
-            raise reconnect_needed(key, problem + ".")
+        if why := reconnect_reason(account, oauth2):
+            raise reconnect_needed(key, why + ".")
         stored = stored_token(account)
         if (
             stored

@@ -4,7 +4,6 @@ host's app, and the token endpoint's answers turned into this project's
 errors (the host key, the provider's own error, what to do; no secret).
 """
 
-import contextlib
 import dataclasses
 import time
 
@@ -80,13 +79,13 @@ def ask(key, oauth2, *, client_secret, timeout, secrets=(), **request):
         raise OAuth2TokenError(
             key=key, reason=hints.unreachable(oauth2, type(exc).__name__)
         ) from None
-    with contextlib.suppress(KeyError):
-        return TokenAnswer(
-            access_token=answer["access_token"],
-            lifetime=float(answer.get("expires_in") or 3600),
-            asked_at=asked_at,
-            refresh_token=answer.get("refresh_token"),
+    if "access_token" not in answer:
+        raise OAuth2TokenError(
+            key=key, reason=hints.unreachable(oauth2, "no access_token in the answer")
         )
-    raise OAuth2TokenError(
-        key=key, reason=hints.unreachable(oauth2, "no access_token in the answer")
+    return TokenAnswer(
+        access_token=answer["access_token"],
+        lifetime=float(answer.get("expires_in") or 3600),
+        asked_at=asked_at,
+        refresh_token=answer.get("refresh_token"),
     )

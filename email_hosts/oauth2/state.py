@@ -23,7 +23,7 @@ def describe(key, transport):
     )
     if token is None or not token.is_fresh():
         return _("No access token yet: the next send gets one.")
-    minutes = max(0, round(token.expires_in() / 60))
+    minutes = token.minutes_left()
     return ngettext(
         "An access token from %(issuer)s, valid for %(minutes)s more minute.",
         "An access token from %(issuer)s, valid for %(minutes)s more minutes.",

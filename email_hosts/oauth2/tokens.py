@@ -39,6 +39,10 @@ class AccessToken:
         """Return the seconds left, which may be negative."""
         return self.expires_at - time.time()
 
+    def minutes_left(self):
+        """Return the whole minutes left, never negative: to tell people."""
+        return max(0, round(self.expires_in() / 60))
+
     def is_fresh(self):
         return self.expires_in() > min(RENEW_BEFORE, self.lifetime / 2)
 
