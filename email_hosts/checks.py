@@ -130,6 +130,23 @@ def check_connection_reuse_setting(app_configs, **kwargs):
     return []
 
 
+@checks.register(TAG)
+def check_pipelining_setting(app_configs, **kwargs):
+    """Report an ``EMAIL_HOSTS_PIPELINING`` that is not a bool (E015)."""
+    try:
+        conf.pipelining()
+    except ImproperlyConfigured as exc:
+        return [
+            checks.Error(
+                str(exc),
+                hint="Leave it unset, or write False for a relay that offers"
+                " PIPELINING but mishandles it.",
+                id="email_hosts.E015",
+            )
+        ]
+    return []
+
+
 @checks.register(TAG, deploy=True)
 def check_fernet_key_length(app_configs, **kwargs):
     """Warn about ``FERNET_KEYS`` entries shorter than 32 characters (W005)."""

@@ -182,3 +182,17 @@ def connection_reuse():
 
 
 _DEFAULT_REUSE = ConnectionReuse()
+
+
+@read_once
+def pipelining():
+    """
+    Return ``EMAIL_HOSTS_PIPELINING``: whether to pipeline SMTP commands
+    (RFC 2920) with relays that offer it.
+    """
+    value = getattr(settings, "EMAIL_HOSTS_PIPELINING", True)
+    if not isinstance(value, bool):
+        raise ImproperlyConfigured(
+            f"EMAIL_HOSTS_PIPELINING must be True or False, not {value!r}."
+        )
+    return value

@@ -9,6 +9,7 @@ import smtplib
 from email.parser import BytesHeaderParser
 
 from email_hosts.exceptions import DeliveryUncertain
+from email_hosts.pipelining import PipelinesCommands
 
 
 logger = logging.getLogger("email_hosts")
@@ -40,9 +41,15 @@ class _KnowsWhenDataLeft:
             self._final_dot_sent = True
 
     def data(self, msg):
+        return self._watching_data(
+            msg, lambda: super(_KnowsWhenDataLeft, self).data(msg)
+        )
+
+    def _watching_data(self, msg, transfer):
+        """Return what ``transfer()`` returns: the sending of ``msg`` as DATA."""
         self._in_data, self._final_dot_sent = True, False
         try:
-            return super().data(msg)
+            return transfer()
         except OSError as exc:
             if not self._final_dot_sent:
                 raise
@@ -77,11 +84,17 @@ class _KnowsWhenKeptConnectionLost:
     untested = False
 
     def mail(self, sender, options=()):
+        return self._first_mail_reply(
+            lambda: super(_KnowsWhenKeptConnectionLost, self).mail(sender, options)
+        )
+
+    def _first_mail_reply(self, ask):
+        """Return the relay's reply to ``MAIL FROM``, which ``ask()`` sends and reads."""
         if not self.untested:
-            return super().mail(sender, options)
+            return ask()
         self.untested = False
         try:
-            code, reply = super().mail(sender, options)
+            code, reply = ask()
         except smtplib.SMTPServerDisconnected:
             raise KeptConnectionLost from None
         if code == 421:
@@ -105,13 +118,18 @@ class _LogsInWithOAuth2:
 
 
 class SMTP(
-    _LogsInWithOAuth2, _KnowsWhenKeptConnectionLost, _KnowsWhenDataLeft, smtplib.SMTP
+    _LogsInWithOAuth2,
+    PipelinesCommands,
+    _KnowsWhenKeptConnectionLost,
+    _KnowsWhenDataLeft,
+    smtplib.SMTP,
 ):
     pass
 
 
 class SMTP_SSL(  # noqa: N801 -- smtplib's name
     _LogsInWithOAuth2,
+    PipelinesCommands,
     _KnowsWhenKeptConnectionLost,
     _KnowsWhenDataLeft,
     smtplib.SMTP_SSL,

@@ -195,17 +195,33 @@ class RecordingHandler:
     (``"hang"``) before confirming the last one.
     """
 
+    #: Whether EHLO offers PIPELINING (RFC 2920). aiosmtpd reads commands
+    #: in order from its buffer, so it handles pipelined ones; it only does
+    #: not say so.
+    offers_pipelining = False
+
     def __init__(self, shut_down_after=None, dies_after=None, dies_how="close"):
         self.envelopes = []
         self.connections = 0
         self.shut_down_after = shut_down_after
         self.dies_after = dies_after
         self.dies_how = dies_how
+        #: For each MAIL FROM, whether the commands after it had arrived
+        #: before the relay answered it: whether the client pipelined.
+        self.pipelined = []
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802
         self.connections += 1
         session.host_name = hostname
+        if self.offers_pipelining:
+            return [*responses[:-1], "250-PIPELINING", responses[-1]]
         return responses
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):  # noqa: N802
+        self.pipelined.append(bool(server._reader._buffer))
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
         if address == REFUSED_RECIPIENT:
@@ -282,7 +298,16 @@ class SMTPServer:
 
 
 @pytest.fixture
-def smtp_server_factory():
+def relay_pipelining():
+    """
+    Whether the test relays offer PIPELINING. A module overrides this with
+    a fixture of both values to run its tests both ways.
+    """
+    return False
+
+
+@pytest.fixture
+def smtp_server_factory(relay_pipelining):
     """Start aiosmtpd servers that require AUTH; stop them after the test."""
     servers = []
 
@@ -296,6 +321,7 @@ def smtp_server_factory():
         **behaviour,
     ):
         handler = (handler_class or RecordingHandler)(**behaviour)
+        handler.offers_pipelining = relay_pipelining
         port = free_port()
         options = {
             "authenticator": _authenticator

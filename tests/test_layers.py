@@ -28,6 +28,7 @@ VALUES = {
     "oauth2.config",
     "oauth2.hints",
     "oauth2.tokens",
+    "pipelining",
     "pool",
     "relays",
     "senders",

@@ -29,6 +29,12 @@ def _message_id(envelope):
     return message_from_bytes(envelope.original_content)["Message-ID"]
 
 
+@pytest.fixture(params=[False, True], ids=["one-by-one", "pipelined"])
+def relay_pipelining(request):
+    """Every test here, with relays that offer PIPELINING and ones that do not."""
+    return request.param
+
+
 @pytest.fixture(params=["close", "hang"])
 def dying_relay(request, email_host, smtp_server_factory):
     """A primary that queues 3 messages, then dies before confirming the 3rd."""

@@ -1,0 +1,113 @@
+"""
+Command pipelining (RFC 2920): a message in two round trips instead of
+three plus one per recipient, with relays that advertise PIPELINING, as
+Postfix, Exchange Online and Gmail do.
+"""
+
+import re
+import smtplib
+
+from email_hosts import conf
+
+
+#: Lines that start with "." get a second one (RFC 5321, section 4.5.2).
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+_ACCEPTED_RECIPIENT = (250, 251)
+
+
+class PipelinesCommands:
+    """
+    An ``smtplib.SMTP`` mixin whose ``sendmail()`` writes ``MAIL FROM``, every
+    ``RCPT TO`` and ``DATA`` at once and then reads their replies, when the
+    relay offers PIPELINING and ``EMAIL_HOSTS_PIPELINING`` allows it.
+
+    The relay sees the same commands and message; every outcome is reported
+    as ``smtplib.SMTP.sendmail()`` reports it. It needs the connection's
+    ``_first_mail_reply()`` and ``_watching_data()``, so that a kept
+    connection found closed and a message whose fate is unknown are told
+    apart exactly as without pipelining.
+    """
+
+    def sendmail(self, from_addr, to_addrs, msg, mail_options=(), rcpt_options=()):
+        self.ehlo_or_helo_if_needed()
+        if not (
+            isinstance(msg, bytes) and self.has_extn("pipelining") and conf.pipelining()
+        ):
+            return super().sendmail(
+                from_addr, to_addrs, msg, mail_options, rcpt_options
+            )
+        recipients = [to_addrs] if isinstance(to_addrs, str) else list(to_addrs)
+        if self.has_extn("size"):
+            mail_options = [f"size={len(msg)}", *mail_options]
+        commands = [
+            self._mail_command(from_addr, mail_options),
+            *(
+                f"rcpt TO:{smtplib.quoteaddr(recipient)}{_options(rcpt_options)}"
+                for recipient in recipients
+            ),
+            "data",
+        ]
+        code, reply = self._first_mail_reply(lambda: self._send_commands(commands))
+        if code == 421:
+            self.close()
+            raise smtplib.SMTPSenderRefused(code, reply, from_addr)
+        refused = {}
+        for recipient in recipients:
+            rcpt_code, rcpt_reply = self.getreply()
+            if rcpt_code not in _ACCEPTED_RECIPIENT:
+                refused[recipient] = (rcpt_code, rcpt_reply)
+            if rcpt_code == 421:
+                self.close()
+                raise smtplib.SMTPRecipientsRefused(refused)
+        data_code, data_reply = self.getreply()
+        if code != 250:
+            self._abandon(data_code)
+            raise smtplib.SMTPSenderRefused(code, reply, from_addr)
+        if len(refused) == len(recipients):
+            self._abandon(data_code)
+            raise smtplib.SMTPRecipientsRefused(refused)
+        if data_code != 354:
+            self._abandon(data_code)
+            raise smtplib.SMTPDataError(data_code, data_reply)
+        code, reply = self._watching_data(msg, lambda: self._send_message(msg))
+        if code != 250:
+            self._abandon(code)
+            raise smtplib.SMTPDataError(code, reply)
+        return refused
+
+    def _mail_command(self, sender, options):
+        """Return ``MAIL FROM`` as ``smtplib.SMTP.mail()`` writes it."""
+        if any(option.lower() == "smtputf8" for option in options):
+            if not self.has_extn("smtputf8"):
+                raise smtplib.SMTPNotSupportedError("SMTPUTF8 not supported by server")
+            self.command_encoding = "utf-8"
+        return f"mail FROM:{smtplib.quoteaddr(sender)}{_options(options)}"
+
+    def _send_commands(self, commands):
+        self.send("".join(f"{command}\r\n" for command in commands))
+        return self.getreply()
+
+    def _send_message(self, msg):
+        message = _LEADING_DOT.sub(b"..", msg)
+        if not message.endswith(b"\r\n"):
+            message += b"\r\n"
+        self.send(message + b".\r\n")
+        return self.getreply()
+
+    def _abandon(self, data_code):
+        """
+        End a transaction that will not send the message: an empty message
+        if the relay took DATA anyway (it has no recipient to deliver it to),
+        then RSET; after 421, the relay has closed the connection.
+        """
+        if data_code == 354:
+            self.send(".\r\n")
+            data_code, _reply = self.getreply()
+        if data_code == 421:
+            self.close()
+        else:
+            self._rset()
+
+
+def _options(options):
+    return "".join(f" {option}" for option in options)
