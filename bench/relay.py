@@ -18,6 +18,18 @@ from aiosmtpd.handlers import Sink
 from aiosmtpd.smtp import AuthResult
 
 
+class PipeliningSink(Sink):
+    """
+    Accept every message and offer PIPELINING, as Postfix, Exchange Online
+    and Gmail do. aiosmtpd reads commands in order from its buffer, so it
+    handles pipelined ones; it only does not say so.
+    """
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802 -- aiosmtpd API
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
+
 def _accept_any_login(server, session, envelope, mechanism, auth_data):
     return AuthResult(success=True)
 
@@ -86,7 +98,7 @@ async def main(chain, smtp_port, proxy_port, stats_port, delay_ms):
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(chain)
     controller = Controller(
-        Sink(),
+        PipeliningSink(),
         hostname="127.0.0.1",
         port=smtp_port,
         tls_context=context,

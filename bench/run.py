@@ -69,14 +69,15 @@ def _pin_to(cores):
 
 def start_smtp_server(port):
     """
-    Start aiosmtpd's Sink server in a process of its own, on a core of its
-    own where there are two: a real relay runs on another machine, and
-    sharing cores with the measured code makes the scheduler, not the code,
-    decide the figures.
+    Start aiosmtpd's Sink server, offering PIPELINING as Postfix does, in a
+    process of its own, on a core of its own where there are two: a real
+    relay runs on another machine, and sharing cores with the measured code
+    makes the scheduler, not the code, decide the figures.
     """
     server = subprocess.Popen(
         [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
-         "-c", "aiosmtpd.handlers.Sink"],
+         "-c", "bench.relay.PipeliningSink"],
+        cwd=ROOT,
         # No threads run yet, so preexec_fn is safe here.
         preexec_fn=lambda: _pin_to({os.cpu_count() - 1}),  # noqa: PLW1509
     )  # fmt: skip
@@ -218,15 +219,10 @@ def speed_row(figure, comparison, *, floor):
     )
 
 
-def bulk_rows(batch, *, via, make_django_backend, rounds, floor):
-    """
-    Yield ``batch`` in one call through the host ``shop`` against a Django
-    backend, and the noise floor: Django against itself, measured the same way.
-    """
-    figure = f"bulk {len(batch):,}{via}"
-    django_backend, other_django_backend = make_django_backend(), make_django_backend()
-    yield speed_row(
-        f"{figure} vs Django",
+def bulk_row(batch, *, via, django_backend, rounds, floor):
+    """Time ``batch`` in one call through the host ``shop`` against Django's."""
+    return speed_row(
+        f"bulk {len(batch):,}{via} vs Django",
         alternate(
             lambda: get_connection("shop").send_messages(batch),
             lambda: django_backend.send_messages(batch),
@@ -235,7 +231,12 @@ def bulk_rows(batch, *, via, make_django_backend, rounds, floor):
         ),
         floor=floor,
     )
-    yield speed_row(
+
+
+def bulk_control_row(batch, *, via, make_django_backend, rounds):
+    """The noise floor of ``bulk_row``: Django against itself, timed the same way."""
+    django_backend, other_django_backend = make_django_backend(), make_django_backend()
+    return speed_row(
         f"control: bulk{via}, Django vs Django",
         alternate(
             lambda: other_django_backend.send_messages(batch),
@@ -290,12 +291,18 @@ def measure_sending(quick):
         message = EmailMessage("Hi", "Hello", "shop@example.com", ["to@example.net"])
         batch = [message] * 1000
         bulk_rounds = 5 if quick else 15
-        yield from bulk_rows(
+        yield bulk_row(
+            batch,
+            via="",
+            django_backend=smtp.EmailBackend(alias="django", **known),
+            rounds=bulk_rounds,
+            floor=0.98,
+        )
+        yield bulk_control_row(
             batch,
             via="",
             make_django_backend=lambda: smtp.EmailBackend(alias="django", **known),
             rounds=bulk_rounds,
-            floor=0.98,
         )
     finally:
         server.terminate()
@@ -380,13 +387,26 @@ def measure_tls_sending(quick):
                 floor=3.0,
             )
             batch = [message] * (200 if quick else 1000)
-            yield from bulk_rows(
+            via = " via STARTTLS"
+            yield bulk_row(
                 batch,
-                via=" via STARTTLS",
-                make_django_backend=smtp.EmailBackend,
+                via=via,
+                django_backend=smtp.EmailBackend(),
                 rounds=rounds,
                 floor=1.0,
             )
+            yield bulk_control_row(
+                batch, via=via, make_django_backend=smtp.EmailBackend, rounds=rounds
+            )
+            # What pipelining is worth: the same without it.
+            with override_settings(EMAIL_HOSTS_PIPELINING=False):
+                yield bulk_row(
+                    batch,
+                    via=f"{via}, unpipelined",
+                    django_backend=smtp.EmailBackend(),
+                    rounds=rounds,
+                    floor=None,
+                )
         with _django_settings(far_port):
             yield speed_row(
                 "send, TLS+AUTH, relay 20 ms away vs send_mail",
@@ -414,8 +434,9 @@ def measure_tls_sending(quick):
             f"{ours:.1f}",
             f"{django:.1f}",
             django / ours,
-            "ours == 4",
-            met=ours == 4,
+            "ours == 2",
+            # Pipelined: MAIL, RCPT and DATA at once, then the message.
+            met=ours == 2,
         )
     finally:
         pool.close_all()
@@ -477,6 +498,35 @@ def _per_key(resolve, keys, before=None):
     return (time.perf_counter() - started) / len(keys)
 
 
+def _interleaved(ours, floor, keys):
+    """
+    Return the time per key of ``ours`` and of ``floor``, called in turn on
+    each key, taking turns to go first: each first resolve then finds the
+    processor's caches as the other left them, as one does in a request
+    among other work, and a drift of the machine hits both alike.
+    """
+    clock = time.perf_counter_ns
+    ours_total = floor_total = 0
+    for number, key in enumerate(keys):
+        first, second = (ours, floor) if number % 2 else (floor, ours)
+        started = clock()
+        first(key)
+        between = clock()
+        second(key)
+        ended = clock()
+        if first is ours:
+            ours_total, floor_total = (
+                ours_total + between - started,
+                floor_total + ended - between,
+            )
+        else:
+            floor_total, ours_total = (
+                floor_total + between - started,
+                ours_total + ended - between,
+            )
+    return ours_total / len(keys) / 1e9, floor_total / len(keys) / 1e9
+
+
 def measure_cold_resolve(quick):
     """Resolving a key for the first time, against the floor, as hosts grow."""
     counts = (10, 10_000) if quick else (10, 10_000, 100_000)
@@ -496,28 +546,37 @@ def measure_cold_resolve(quick):
         _seed_distinct(count)
         keys = [f"host-{number:06}" for number in range(count)]
         sample = min(count, 2000)
-        ratios, ours_times, floor_times = [], [], []
-        for round_number in range(5 if quick else 11):
+        # Each round resolves every chosen key once; with few hosts, more
+        # rounds make as many first resolves as with many.
+        rounds = max(5 if quick else 11, 2000 // sample)
+        interleaved, back_to_back = [], []
+        for round_number in range(rounds):
             chosen = random.Random(round_number).sample(keys, sample)
-            # Taking turns to go first, as alternate() does.
+            _forget_resolved_hosts()
+            interleaved.append(_interleaved(get_connection, floor, chosen))
+            # The same keys one after the other, ours and the floor taking
+            # turns to go first: each side then runs with the caches warm
+            # from its own previous key, which favours the smaller one.
             if round_number % 2:
                 floor_time = _per_key(floor, chosen)
                 ours_time = _per_key(get_connection, chosen, _forget_resolved_hosts)
             else:
                 ours_time = _per_key(get_connection, chosen, _forget_resolved_hosts)
                 floor_time = _per_key(floor, chosen)
-            ours_times.append(ours_time)
-            floor_times.append(floor_time)
-            ratios.append(ours_time / floor_time)
-        ratio = statistics.median(ratios)
-        yield Row(
-            f"cold resolve ({connection.vendor}) vs floor, {count:,} hosts",
-            _us(statistics.median(ours_times)),
-            _us(statistics.median(floor_times)),
-            ratio,
-            "<= 1.50",
-            met=ratio <= 1.5,
-        )
+            back_to_back.append((ours_time, floor_time))
+        for how, pairs, limit in (
+            ("", interleaved, 1.5),
+            (", back to back", back_to_back, None),
+        ):
+            yield cost_row(
+                f"cold resolve ({connection.vendor}){how} vs floor, {count:,} hosts",
+                Comparison(
+                    ours=statistics.median(ours for ours, _floor in pairs),
+                    baseline=statistics.median(floor for _ours, floor in pairs),
+                    ratio=statistics.median(ours / floor for ours, floor in pairs),
+                ),
+                limit=limit,
+            )
 
 
 def _rss_mib():
@@ -637,11 +696,11 @@ def main():
             f" Python {platform.python_version()}, Django {django.get_version()}\n"
         )
         print(
-            f"{'figure':50} {'ours':>13} {'baseline':>13} {'ratio':>7}  target    met"
+            f"{'figure':64} {'ours':>13} {'baseline':>13} {'ratio':>7}  target    met"
         )
     for row in rows:
         print(
-            f"{row.figure:50} {row.ours:>13} {row.baseline:>13} {row.ratio:7.2f}"
+            f"{row.figure:64} {row.ours:>13} {row.baseline:>13} {row.ratio:7.2f}"
             f"  {row.target:8} {'yes' if row.met else 'NO'}"
         )
     if not all(row.met for row in rows):
