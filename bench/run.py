@@ -605,62 +605,95 @@ def measure_memory(quick):
     )
 
 
+def _by_table_size(counts, seed, measure):
+    """
+    Return the samples ``measure()`` gives at each table size in ``counts``,
+    measured going up and down again (for example 1k, 10k, 100k, 10k, 1k)
+    so that a drift of the machine cancels out. Each table is compacted
+    first: rows deleted on the way down leave pages behind that a table
+    that grew to its size does not have.
+    """
+    samples = {count: [] for count in counts}
+    for count in (*counts, *reversed(counts[:-1])):
+        seed(count)
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM")
+        samples[count] += measure()
+    return samples
+
+
 def measure_admin(quick):
     user, _created = User.objects.get_or_create(
         username="bench", defaults={"is_staff": True, "is_superuser": True}
     )
     client = Client()
     client.force_login(user)
-    results = {}
     counts = (1000, 10_000) if quick else (1000, 10_000, 100_000)
-    for count in counts:
-        _seed(count, "smtp://smtp.example.com?timeout=5")
-        client.get("/admin/email_hosts/emailhost/")
-        times = []
-        for _ in range(5 if quick else 15):
+
+    def changelist():
+        for _ in range(3):  # Warm: the first requests load templates and caches.
+            client.get("/admin/email_hosts/emailhost/")
+        samples = []
+        for _ in range(5 if quick else 10):
             with CaptureQueriesContext(connection) as queries:
                 started = time.perf_counter()
                 response = client.get("/admin/email_hosts/emailhost/")
-                times.append(time.perf_counter() - started)
+                samples.append((time.perf_counter() - started, len(queries)))
             assert response.status_code == 200, response.status_code
-        results[count] = (len(queries), statistics.median(times))
-    (queries_low, seconds_low) = results[counts[0]]
+        return samples
+
+    samples = _by_table_size(
+        counts,
+        lambda count: _seed(count, "smtp://smtp.example.com?timeout=5"),
+        changelist,
+    )
+    seconds = {
+        count: statistics.median(s for s, _queries in samples[count])
+        for count in counts
+    }
+    queries = {count: max(q for _s, q in samples[count]) for count in counts}
+    low = counts[0]
     for count in counts[1:]:
-        queries_high, seconds_high = results[count]
         yield Row(
             f"admin: queries, 1,000 vs {count:,} hosts",
-            str(queries_low),
-            str(queries_high),
-            queries_high / queries_low,
+            str(queries[low]),
+            str(queries[count]),
+            queries[count] / queries[low],
             "== 1.00",
-            met=queries_low == queries_high,
+            met=queries[low] == queries[count],
         )
         yield Row(
             f"admin: time, 1,000 vs {count:,} hosts",
-            f"{seconds_low * 1e3:.1f} ms",
-            f"{seconds_high * 1e3:.1f} ms",
-            seconds_high / seconds_low,
+            f"{seconds[low] * 1e3:.1f} ms",
+            f"{seconds[count] * 1e3:.1f} ms",
+            seconds[count] / seconds[low],
             "<= 1.20",
-            met=seconds_high / seconds_low <= 1.2,
+            met=seconds[count] / seconds[low] <= 1.2,
         )
 
 
 def measure_scale(quick):
     rounds, calls = (5, 200) if quick else (11, 1000)
-    times = {}
-    for count in (10, 10_000):
-        _seed(count, "submission://user:secret@smtp.example.com?timeout=5")
-        times[count] = statistics.median(
-            per_call(lambda: get_connection("shop"), calls) for _ in range(rounds)
-        )
-    flat = times[10_000] / times[10]
+
+    def resolves():
+        get_connection("shop")  # The first resolve parses; the rest are measured.
+        return [per_call(lambda: get_connection("shop"), calls) for _ in range(rounds)]
+
+    samples = _by_table_size(
+        (10, 10_000),
+        lambda count: _seed(
+            count, "submission://user:secret@smtp.example.com?timeout=5"
+        ),
+        resolves,
+    )
+    low, high = (statistics.median(samples[count]) for count in (10, 10_000))
     yield Row(
         f"scale ({connection.vendor}): 10 vs 10,000",
-        _us(times[10]),
-        _us(times[10_000]),
-        flat,
+        _us(low),
+        _us(high),
+        high / low,
         "<= 1.20",
-        met=flat <= 1.2,
+        met=high / low <= 1.2,
     )
 
 
