@@ -1,7 +1,8 @@
 """
 SMTP connections that know when a message's fate became unknown (after the
 final ``.`` of DATA has left and before the relay answered), and when a
-connection kept for reuse turned out closed before it carried anything.
+connection kept for reuse turned out closed before it carried anything;
+they pipeline their commands where the relay offers it (pipelining.py).
 """
 
 import logging
