@@ -8,13 +8,21 @@ in step for the next message.
 import smtplib
 
 import pytest
+from aiosmtpd import smtp as aiosmtpd_smtp
+from aiosmtpd.controller import Controller
 from django.core import checks
 from django.core.mail import EmailMessage
 from django.test import override_settings
 
 from email_hosts import connections
 from email_hosts.backends import get_connection
-from tests.conftest import PASSWORD, REFUSED_RECIPIENT, USERNAME, RecordingHandler
+from tests.conftest import (
+    PASSWORD,
+    REFUSED_RECIPIENT,
+    USERNAME,
+    RecordingHandler,
+    free_port,
+)
 
 
 MESSAGE = (
@@ -265,3 +273,42 @@ def test_a_message_given_as_text_goes_one_command_at_a_time(smtp_server, connect
     connect(smtp_server).sendmail("shop@example.com", ["a@example.org"], "Hi\nthere")
     assert smtp_server.handler.pipelined == [False]
     assert smtp_server.envelopes[0].original_content == b"Hi\r\nthere\r\n"
+
+
+class RefusesTheDataCommand(aiosmtpd_smtp.SMTP):
+    """Answers DATA itself with 451 for mail from ``later@example.com``."""
+
+    async def smtp_DATA(self, arg):  # noqa: N802 -- aiosmtpd API
+        if self.envelope.mail_from == "later@example.com":
+            await self.push("451 4.3.0 Try again later")
+            return
+        await super().smtp_DATA(arg)
+
+
+class RefusingController(Controller):
+    def factory(self):
+        return RefusesTheDataCommand(self.handler, **self.SMTP_kwargs)
+
+
+@pytest.fixture
+def relay_refusing_data():
+    handler = RecordingHandler()
+    handler.offers_pipelining = True
+    controller = RefusingController(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller
+    controller.stop()
+
+
+def test_a_refused_data_command_is_reported_and_the_next_message_goes(
+    relay_refusing_data,
+):
+    with connections.SMTP("127.0.0.1", relay_refusing_data.port, timeout=5) as smtp:
+        with pytest.raises(smtplib.SMTPDataError) as refused:
+            smtp.sendmail("later@example.com", ["a@example.org"], MESSAGE)
+        assert refused.value.smtp_code == 451
+        # Unlike smtplib, which leaves the transaction open here: RSET first.
+        assert smtp.sendmail("shop@example.com", ["b@example.org"], MESSAGE) == {}
+    handler = relay_refusing_data.handler
+    assert [envelope.rcpt_tos for envelope in handler.envelopes] == [["b@example.org"]]
+    assert handler.pipelined == [True, True]
