@@ -307,6 +307,17 @@ def relay_pipelining():
 
 
 @pytest.fixture
+def pipelined_as_offered(relay_pipelining, smtp_server_factory):
+    """
+    For a module that runs its tests both ways: check after each test that
+    every message was pipelined exactly where the relay offered it.
+    """
+    yield
+    for server in smtp_server_factory.servers:
+        assert set(server.handler.pipelined) <= {relay_pipelining}
+
+
+@pytest.fixture
 def smtp_server_factory(relay_pipelining):
     """Start aiosmtpd servers that require AUTH; stop them after the test."""
     servers = []
@@ -352,6 +363,7 @@ def smtp_server_factory(relay_pipelining):
         servers.append(SMTPServer(port=port, handler=handler, controller=controller))
         return servers[-1]
 
+    start.servers = servers
     yield start
     # Idle connections kept for reuse first, so that no server waits on them.
     pool.close_all()

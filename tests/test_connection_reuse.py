@@ -73,6 +73,9 @@ class CountingHandler(RecordingHandler):
         """Override to misbehave on a connection's second MAIL FROM."""
 
 
+pytestmark = pytest.mark.usefixtures("pipelined_as_offered")
+
+
 @pytest.fixture(params=[False, True], ids=["one-by-one", "pipelined"])
 def relay_pipelining(request):
     """Every test here, with a relay that offers PIPELINING and one that does not."""

@@ -29,6 +29,9 @@ def _message_id(envelope):
     return message_from_bytes(envelope.original_content)["Message-ID"]
 
 
+pytestmark = pytest.mark.usefixtures("pipelined_as_offered")
+
+
 @pytest.fixture(params=[False, True], ids=["one-by-one", "pipelined"])
 def relay_pipelining(request):
     """Every test here, with relays that offer PIPELINING and ones that do not."""
