@@ -16,6 +16,15 @@ TAG = "email_hosts"
 OUR_BACKEND = "email_hosts.backends.EmailHostsBackend"
 
 
+def _setting_errors(read, *, hint, check_id):
+    """Return the error ``read()`` raises for a malformed setting, as a check."""
+    try:
+        read()
+    except ImproperlyConfigured as exc:
+        return [checks.Error(str(exc), hint=hint, id=check_id)]
+    return []
+
+
 @checks.register(TAG)
 def check_email_hosts_setting(app_configs, **kwargs):
     """Report every ``EMAIL_HOSTS`` entry that does not parse (E001, E002)."""
@@ -47,33 +56,21 @@ def check_email_hosts_setting(app_configs, **kwargs):
 @checks.register(TAG)
 def check_default_timeout(app_configs, **kwargs):
     """Report an ``EMAIL_HOSTS_DEFAULT_TIMEOUT`` that is not a positive number (E003)."""
-    try:
-        conf.default_timeout()
-    except ImproperlyConfigured as exc:
-        return [
-            checks.Error(
-                str(exc),
-                hint="Set it to the seconds a host may take, such as 10.",
-                id="email_hosts.E003",
-            )
-        ]
-    return []
+    return _setting_errors(
+        conf.default_timeout,
+        hint="Set it to the seconds a host may take, such as 10.",
+        check_id="email_hosts.E003",
+    )
 
 
 @checks.register(TAG)
 def check_allowed_relays_setting(app_configs, **kwargs):
     """Report an ``EMAIL_HOSTS_ALLOWED_RELAYS`` that is no list of names (E012)."""
-    try:
-        conf.allowed_relays()
-    except ImproperlyConfigured as exc:
-        return [
-            checks.Error(
-                str(exc),
-                hint="A plain string is not a list: write ['smtp.example.com'].",
-                id="email_hosts.E012",
-            )
-        ]
-    return []
+    return _setting_errors(
+        conf.allowed_relays,
+        hint="A plain string is not a list: write ['smtp.example.com'].",
+        check_id="email_hosts.E012",
+    )
 
 
 @checks.register(TAG, deploy=True)
@@ -100,51 +97,33 @@ def check_allowed_relays_set(app_configs, **kwargs):
 @checks.register(TAG)
 def check_fernet_keys_setting(app_configs, **kwargs):
     """Report ``FERNET_KEYS`` that cannot encrypt (E013)."""
-    try:
-        fields.fernet()
-    except ImproperlyConfigured as exc:
-        return [
-            checks.Error(
-                str(exc),
-                hint="Generate a key with Fernet.generate_key() or any long random"
-                " string, and keep it out of the code.",
-                id="email_hosts.E013",
-            )
-        ]
-    return []
+    return _setting_errors(
+        fields.fernet,
+        hint="Generate a key with Fernet.generate_key() or any long random"
+        " string, and keep it out of the code.",
+        check_id="email_hosts.E013",
+    )
 
 
 @checks.register(TAG)
 def check_connection_reuse_setting(app_configs, **kwargs):
     """Report an ``EMAIL_HOSTS_CONNECTION_REUSE`` that sets no limits (E014)."""
-    try:
-        conf.connection_reuse()
-    except ImproperlyConfigured as exc:
-        return [
-            checks.Error(
-                str(exc),
-                hint="Write True, False, or a dict such as {'IDLE_TIMEOUT': 5}.",
-                id="email_hosts.E014",
-            )
-        ]
-    return []
+    return _setting_errors(
+        conf.connection_reuse,
+        hint="Write True, False, or a dict such as {'IDLE_TIMEOUT': 5}.",
+        check_id="email_hosts.E014",
+    )
 
 
 @checks.register(TAG)
 def check_pipelining_setting(app_configs, **kwargs):
     """Report an ``EMAIL_HOSTS_PIPELINING`` that is not a bool (E015)."""
-    try:
-        conf.pipelining()
-    except ImproperlyConfigured as exc:
-        return [
-            checks.Error(
-                str(exc),
-                hint="Leave it unset, or write False for a relay that offers"
-                " PIPELINING but mishandles it.",
-                id="email_hosts.E015",
-            )
-        ]
-    return []
+    return _setting_errors(
+        conf.pipelining,
+        hint="Leave it unset, or write False for a relay that offers"
+        " PIPELINING but mishandles it.",
+        check_id="email_hosts.E015",
+    )
 
 
 @checks.register(TAG, deploy=True)
