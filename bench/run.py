@@ -123,6 +123,15 @@ class Comparison:
     #: so a drift in the machine or the relay cancels out within a round.
     ratio: float
 
+    @classmethod
+    def of(cls, pairs):
+        """Return the comparison of (ours, baseline) times, one pair a round."""
+        return cls(
+            ours=statistics.median(o for o, _b in pairs),
+            baseline=statistics.median(b for _o, b in pairs),
+            ratio=statistics.median(o / b for o, b in pairs),
+        )
+
 
 def alternate(ours, baseline, *, calls, rounds, timer=per_call):
     """Time both in rounds in which they take turns to go first."""
@@ -137,11 +146,7 @@ def alternate(ours, baseline, *, calls, rounds, timer=per_call):
         else:
             pair = tuple(reversed((timer(baseline, calls), timer(ours, calls))))
         pairs.append(pair)
-    return Comparison(
-        ours=statistics.median(o for o, _b in pairs),
-        baseline=statistics.median(b for _o, b in pairs),
-        ratio=statistics.median(o / b for o, b in pairs),
-    )
+    return Comparison.of(pairs)
 
 
 def _seed(count, dsn):
@@ -506,7 +511,7 @@ def _interleaved(ours, floor, keys):
     among other work, and a drift of the machine hits both alike.
     """
     clock = time.perf_counter_ns
-    ours_total = floor_total = 0
+    totals = {ours: 0, floor: 0}
     for number, key in enumerate(keys):
         first, second = (ours, floor) if number % 2 else (floor, ours)
         started = clock()
@@ -514,17 +519,9 @@ def _interleaved(ours, floor, keys):
         between = clock()
         second(key)
         ended = clock()
-        if first is ours:
-            ours_total, floor_total = (
-                ours_total + between - started,
-                floor_total + ended - between,
-            )
-        else:
-            floor_total, ours_total = (
-                floor_total + between - started,
-                ours_total + ended - between,
-            )
-    return ours_total / len(keys) / 1e9, floor_total / len(keys) / 1e9
+        totals[first] += between - started
+        totals[second] += ended - between
+    return totals[ours] / len(keys) / 1e9, totals[floor] / len(keys) / 1e9
 
 
 def measure_cold_resolve(quick):
@@ -570,11 +567,7 @@ def measure_cold_resolve(quick):
         ):
             yield cost_row(
                 f"cold resolve ({connection.vendor}){how} vs floor, {count:,} hosts",
-                Comparison(
-                    ours=statistics.median(ours for ours, _floor in pairs),
-                    baseline=statistics.median(floor for _ours, floor in pairs),
-                    ratio=statistics.median(ours / floor for ours, floor in pairs),
-                ),
+                Comparison.of(pairs),
                 limit=limit,
             )
 
