@@ -59,7 +59,7 @@ from email_hosts import fields, hosts, pool
 from email_hosts.backends import get_connection, parse_conf
 from email_hosts.fields import fernet
 from email_hosts.models import EmailHost
-from tests.conftest import _make_authority, free_port
+from tests.conftest import _make_authority, free_port, free_ports
 
 
 def _pin_to(cores):
@@ -332,7 +332,7 @@ def _trust_test_ca_beside_the_system(directory):
 
 def start_tls_relay(chain, delay_ms):
     """Start bench/relay.py on its own core; return it and its three ports."""
-    ports = free_port(), free_port(), free_port()
+    ports = free_ports(3)
     relay = subprocess.Popen(
         [sys.executable, str(ROOT / "bench" / "relay.py"), str(chain),
          *map(str, ports), str(delay_ms)],

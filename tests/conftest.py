@@ -4,6 +4,7 @@ for the test run, and a factory for stored hosts.
 """
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime
 import functools
@@ -259,9 +260,21 @@ def _refusing_authenticator(answer, *_args):
 
 
 def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def free_ports(count):
+    """Return *count* distinct free ports on 127.0.0.1.
+
+    Each socket stays bound until all are chosen: ports picked one at a
+    time can repeat, and a demo or bench given the same port twice sends
+    one relay's mail to another.
+    """
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
 
 
 @dataclasses.dataclass

@@ -5,14 +5,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import free_port
+from tests.conftest import free_ports
 
 
 ROOT = Path(__file__).parents[1]
 
 
 def test_the_demo_routes_each_sender_and_fails_over(tmp_path):
-    ports = [free_port() for _ in range(5)]
+    ports = free_ports(5)
     com, org, backup = ports[:3]
     result = subprocess.run(
         [sys.executable, "-W", "error", "demo/run.py", "--once"],
