@@ -274,24 +274,52 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
         super().close()
 
     def _send(self, email_message):
+        sent = self._reconnecting(
+            lambda: super(EmailHostsBackend, self)._send(email_message)
+        )
+        if sent is None:
+            return False  # fail_silently hid why.
+        if usage := _usage_of(self.connection):
+            usage.messages += sent
+            usage.clean = sent or not email_message.recipients()
+        return sent
+
+    @sensitive_variables()
+    def send_bytes(self, from_email, recipients, message):
+        """
+        Send ``message`` as rendered (bytes) on the open connection, and
+        return the recipients the relay refused, as smtplib's ``sendmail()``
+        does; it raises ``SMTPRecipientsRefused`` if the relay refused all.
+        """
+        refused = self._reconnecting(
+            lambda: self.connection.sendmail(from_email, recipients, message)
+        )
+        if usage := _usage_of(self.connection):
+            usage.messages += 1
+            usage.clean = True
+        return refused
+
+    def _reconnecting(self, send):
+        """
+        Return what ``send()`` returns, sending on this backend's connection.
+        If that connection was a kept one the relay had closed, it failed
+        before ``MAIL FROM`` was accepted: nothing left, so send again on a
+        new connection, which cannot deliver the message twice. Return None
+        if ``fail_silently`` hid why no new connection opened.
+        """
         # A connection a caller set is not ours to count or keep.
-        usage = _usage_of(self.connection) or pool.Usage(fingerprint=b"")
-        usage.clean = False
+        if usage := _usage_of(self.connection):
+            usage.clean = False
         try:
-            sent = super()._send(email_message)
+            return send()
         except connections.KeptConnectionLost:
-            # Before MAIL FROM was accepted: nothing left, so sending again
-            # on a new connection cannot deliver the message twice.
             logger.info(
                 "Email host %r closed a kept connection; reconnecting.", self.alias
             )
             self.connection = None
             if not self._open_new():
-                return False  # fail_silently hid why.
-            return self._send(email_message)
-        usage.messages += sent
-        usage.clean = sent or not email_message.recipients()
-        return sent
+                return None
+            return self._reconnecting(send)
 
     def _reuses(self):
         return self.reuse_connection and self.alias is not None
