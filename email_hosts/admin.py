@@ -440,3 +440,7 @@ class EmailHostAdmin(ConnectAccountAdmin, admin.ModelAdmin):
 
     def send_test_email_view(self, request, object_id):
         return self._object_view(request, object_id, self._send_test_email)
+
+
+# The outbox's admin registers itself beside the hosts'.
+from email_hosts.outbox import admin as _outbox_admin  # noqa: F401

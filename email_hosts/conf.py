@@ -196,3 +196,78 @@ def pipelining():
             f"EMAIL_HOSTS_PIPELINING must be True or False, not {value!r}."
         )
     return value
+
+
+#: Seconds between an outbox message's attempts after transient failures:
+#: a minute, 5 minutes, half an hour, 2, 6 and 24 hours; then it fails.
+DEFAULT_RETRY_DELAYS = (60, 300, 1800, 7200, 21600, 86400)
+
+
+def _seconds(value):
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, int | float)
+        and math.isfinite(value)
+        and value >= 0
+    )
+
+
+@read_once
+def retry_delays():
+    """
+    Return ``EMAIL_HOSTS_RETRY_DELAYS``: the seconds an outbox message waits
+    before each retry; its length is how many retries it gets.
+    """
+    delays = getattr(settings, "EMAIL_HOSTS_RETRY_DELAYS", DEFAULT_RETRY_DELAYS)
+    if not isinstance(delays, list | tuple) or not all(map(_seconds, delays)):
+        raise ImproperlyConfigured(
+            f"EMAIL_HOSTS_RETRY_DELAYS must be a list of seconds to wait before"
+            f" each retry, such as [60, 300, 1800], or [] for no retries, not"
+            f" {delays!r}."
+        )
+    return tuple(delays)
+
+
+@dataclasses.dataclass(frozen=True)
+class Outbox:
+    """How the outbox keeps and claims messages (``EMAIL_HOSTS_OUTBOX``)."""
+
+    #: Days a delivered or cancelled message is kept before
+    #: ``purgeoutbox`` deletes it.
+    RETENTION_DAYS: float = 30
+    #: Seconds a worker may hold a claimed message before another takes it
+    #: back: longer than a batch can take to send.
+    CLAIM_SECONDS: float = 900
+    #: Messages one worker claims at once, sent over one connection per host.
+    BATCH_SIZE: int = 100
+    #: The alias in ``TASKS`` of the task backend that delivers.
+    TASK_BACKEND: str = "default"
+    #: Seconds without a worker, while messages wait, before W012 warns.
+    WORKER_SILENCE_SECONDS: float = 900
+
+
+@read_once
+def outbox():
+    """Return ``EMAIL_HOSTS_OUTBOX`` as :class:`Outbox`."""
+    value = getattr(settings, "EMAIL_HOSTS_OUTBOX", {})
+    fields = {field.name: field.type for field in dataclasses.fields(Outbox)}
+    if not isinstance(value, dict) or not set(value) <= set(fields):
+        raise ImproperlyConfigured(
+            f"EMAIL_HOSTS_OUTBOX must be a dict with some of"
+            f" {', '.join(fields)}, not {value!r}."
+        )
+    for name, option in value.items():
+        if fields[name] is str:
+            valid = isinstance(option, str) and option
+        elif fields[name] is int:
+            valid = isinstance(option, int) and not isinstance(option, bool)
+            valid = valid and option > 0
+        else:
+            valid = _seconds(option) and option > 0
+        if not valid:
+            raise ImproperlyConfigured(
+                f"EMAIL_HOSTS_OUTBOX[{name!r}] must be"
+                f" {'an alias in TASKS' if fields[name] is str else 'a number above 0'},"
+                f" not {option!r}."
+            )
+    return Outbox(**value)

@@ -1,5 +1,5 @@
 """
-The encrypted DSN field.
+The encrypted fields: DSNs and secrets, and outbox messages.
 
 It wraps django-fernet-fields-v2 so that migrations reference
 ``email_hosts.fields`` only, and adds what the project needs on top:
@@ -19,6 +19,7 @@ import functools
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import models
 from django.utils.encoding import force_bytes
 from django.views.decorators.debug import sensitive_variables
 from fernet_fields import EncryptedTextField
@@ -210,3 +211,32 @@ class EncryptedDSNField(EncryptedTextField):
 
 class EncryptedSecretField(EncryptedDSNField):
     """A token or other secret, stored encrypted with the DSNs' keys."""
+
+
+class EncryptedMessageField(models.BinaryField):
+    """
+    A message as sent (MIME bytes), stored Fernet-encrypted with the DSNs'
+    keys: outbox messages carry password-reset links. Loads as bytes, or as
+    :class:`UndecryptableValue`. Not memoized, unlike DSNs: each message is
+    read once, and a cache would hold mail in memory.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("editable", False)
+        super().__init__(*args, **kwargs)
+
+    def from_db_value(self, value, expression, connection, *args):
+        if value is None:
+            return None
+        try:
+            return fernet().decrypt(bytes(value))
+        except InvalidToken:
+            return UndecryptableValue(bytes(value))
+
+    @sensitive_variables()
+    def get_db_prep_value(self, value, connection, prepared=False):  # noqa: FBT002 -- Django's signature
+        if isinstance(value, UndecryptableValue):
+            value = value.ciphertext
+        elif value is not None:
+            value = fernet().encrypt(bytes(value))
+        return super().get_db_prep_value(value, connection, prepared=prepared)

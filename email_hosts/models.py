@@ -162,3 +162,10 @@ class ConnectedAccount(models.Model):
         return self.host.natural_key()
 
     natural_key.dependencies = ["email_hosts.emailhost"]
+
+
+# The outbox's models live beside it, in email_hosts.outbox.
+from email_hosts.outbox.models import OutboxMessage, WorkerBeat
+
+
+__all__ = ["ConnectedAccount", "EmailHost", "HostStatus", "OutboxMessage", "WorkerBeat"]

@@ -287,7 +287,15 @@ class SMTPServer:
 
     def restart(self):
         """Stop the server, dropping its connections, and start it again."""
+        self.stop()
+        self.start()
+
+    def stop(self):
+        """Stop the server, dropping its connections: an outage until start()."""
         self.controller.stop()
+
+    def start(self):
+        """Start a stopped server again on its port."""
         self.controller = Controller(
             self.handler,
             hostname="127.0.0.1",

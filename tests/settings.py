@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.staticfiles",
     "email_hosts",
+    # The outbox's embedded queue, for the tests that run real workers.
+    "django_tasks_db",
     # A real OAuth2 server for the OAuth2 relays' tests (tests/oauth2_relay.py).
     "oauth2_provider",
 ]
@@ -86,6 +88,15 @@ TEMPLATES = [
         },
     }
 ]
+# The outbox delivers on commit in the test process; worker tests enqueue on
+# "database" and run django-tasks-db's db_worker in processes of their own.
+TASKS_MODULE = "django.tasks" if django.VERSION >= (6, 0) else "django_tasks"
+TASKS = {
+    "default": {"BACKEND": f"{TASKS_MODULE}.backends.immediate.ImmediateBackend"},
+    "database": {"BACKEND": "django_tasks_db.DatabaseBackend"},
+}
+if django.VERSION < (6, 0):
+    INSTALLED_APPS.append("django_tasks")
 ROOT_URLCONF = "tests.urls"
 # As the security docs tell users: error reports mask EMAIL_HOSTS passwords.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "email_hosts.reporting.ExceptionReporterFilter"

@@ -9,8 +9,11 @@ from django.core import checks, mail
 from django.core.mail import EmailMessage
 from django.core.management import get_commands
 from django.test.utils import override_settings
+from django.utils.module_loading import import_string
 
+from email_hosts import conf
 from email_hosts.models import EmailHost
+from email_hosts.outbox import OutboxBackend
 from email_hosts.routing.table import build_table
 
 
@@ -135,3 +138,24 @@ def test_model_fields_have_help_texts():
         for field in EmailHost._meta.get_fields()
         if field.name in {"key", "dsn", "default_from", "sender_domains", "backups"}
     )
+
+
+def test_outbox_settings(db):
+    settings = _example("outbox_settings.py")
+    assert {"email_hosts", "django_tasks_db"} <= set(settings["INSTALLED_APPS"])
+    with override_settings(
+        EMAIL_HOSTS=settings["EMAIL_HOSTS"],
+        EMAIL_HOSTS_RETRY_DELAYS=settings["EMAIL_HOSTS_RETRY_DELAYS"],
+        EMAIL_HOSTS_OUTBOX=settings["EMAIL_HOSTS_OUTBOX"],
+    ):
+        errors = [
+            m
+            for m in checks.run_checks(databases=["default"])
+            if m.id.startswith("email_hosts.")
+        ]
+        assert conf.outbox() == conf.Outbox()
+        assert conf.retry_delays() == conf.DEFAULT_RETRY_DELAYS
+    assert errors == []
+    mailer = settings.get("MAILERS", {}).get("shop")
+    if mailer:
+        assert import_string(mailer["BACKEND"]) is OutboxBackend

@@ -36,7 +36,14 @@ VALUES = {
     "transports",
 }
 #: Where hosts and their connected accounts come from, above the values.
-SOURCES = {"hosts", "models", "oauth2.accounts", "oauth2.consent", "oauth2.state"}
+SOURCES = {
+    "hosts",
+    "models",
+    "oauth2.accounts",
+    "oauth2.consent",
+    "oauth2.state",
+    "outbox.models",
+}
 
 
 def _module_name(path):
@@ -111,3 +118,15 @@ def test_host_sources_import_no_sending_or_routing(graph):
 
 def test_sending_imports_no_routing(graph):
     assert {m for m in graph["backends"] if m.startswith("routing")} == set()
+
+
+def test_only_the_top_layer_imports_the_outbox(graph):
+    """The outbox sends through backends and routing; they know nothing of it."""
+    top = {"admin", "checks"}
+    importers = {
+        module
+        for module, imported in graph.items()
+        if any(m == "outbox" or m.startswith("outbox.") for m in imported - SOURCES)
+        and not module.startswith(("outbox", "management"))
+    }
+    assert importers <= top

@@ -1,0 +1,43 @@
+# settings.py
+import django
+
+
+INSTALLED_APPS = [
+    # ...
+    "email_hosts",
+    "django_tasks_db",  # The embedded queue: manage.py db_worker.
+]
+if django.VERSION < (6, 0):
+    INSTALLED_APPS.append("django_tasks")  # The backport of django.tasks.
+
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+EMAIL_HOSTS = {
+    "shop": "submission://shop:secret@smtp.example.com?_default_from_email=shop@example.com",
+}
+# Every message of the site goes through the outbox, routed by its sender.
+EMAIL_HOSTS_FALLBACK = "shop"
+if django.VERSION >= (6, 1):
+    MAILERS = {
+        "default": {
+            "BACKEND": "email_hosts.outbox.OutboxBackend",
+            "OPTIONS": {"fallback": "shop"},
+        },
+        # send(using="shop") queues through the shop's host and its backups.
+        "shop": {
+            "BACKEND": "email_hosts.outbox.OutboxBackend",
+            "OPTIONS": {"host": "shop"},
+        },
+    }
+else:
+    EMAIL_BACKEND = "email_hosts.outbox.OutboxBackend"
+
+# Optional; these are the defaults.
+EMAIL_HOSTS_RETRY_DELAYS = [60, 300, 1800, 7200, 21600, 86400]
+EMAIL_HOSTS_OUTBOX = {
+    "RETENTION_DAYS": 30,
+    "CLAIM_SECONDS": 900,
+    "BATCH_SIZE": 100,
+    "TASK_BACKEND": "default",
+    "WORKER_SILENCE_SECONDS": 900,
+}

@@ -1,0 +1,119 @@
+"""The outbox in the admin: what waits, what failed, and why."""
+
+from django.contrib import admin, messages
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from email_hosts.fields import UndecryptableValue
+from email_hosts.outbox import operations
+from email_hosts.outbox.models import OutboxMessage
+
+
+BODY_PERMISSION = "email_hosts.view_message_body"
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "status",
+        "from_email",
+        "recipient_list",
+        "host",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+        "created_at",
+    ]
+    list_filter = ["status", "host_key", "sent_through"]
+    search_fields = ["message_id", "from_email"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    actions = ["retry_now", "resend", "cancel"]
+    fields = [
+        "message_id",
+        "status",
+        "from_email",
+        "recipient_list",
+        "refused_recipients",
+        "host",
+        "sent_through",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+        "created_at",
+        "finished_at",
+    ]
+    readonly_fields = [*fields, "body"]
+
+    def has_add_permission(self, request):
+        return False  # Messages come from OutboxBackend alone.
+
+    @admin.display(description=_("recipients"))
+    def recipient_list(self, obj):
+        return ", ".join(obj.recipients)
+
+    @admin.display(description=_("host"), ordering="host_key")
+    def host(self, obj):
+        return obj.host_key or _("by sender")
+
+    @admin.display(description=_("message"))
+    def body(self, obj):
+        if isinstance(obj.message, UndecryptableValue):
+            return _("The message cannot be decrypted with the current keys.")
+        return format_html("<pre>{}</pre>", obj.message.decode("utf-8", "replace"))
+
+    def get_fields(self, request, obj=None):
+        # Whoever may read the bodies (password-reset links) is chosen apart.
+        if request.user.has_perm(BODY_PERMISSION):
+            return [*self.fields, "body"]
+        return self.fields
+
+    @admin.action(description=_("Retry selected messages now"), permissions=["change"])
+    def retry_now(self, request, queryset):
+        count = operations.retry_now(queryset)
+        self._report(
+            request,
+            count,
+            ngettext(
+                "%(count)d queued message will be retried now.",
+                "%(count)d queued messages will be retried now.",
+                count,
+            ),
+        )
+
+    @admin.action(
+        description=_("Resend selected failed or uncertain messages"),
+        permissions=["change"],
+    )
+    def resend(self, request, queryset):
+        count = operations.resend(queryset)
+        self._report(
+            request,
+            count,
+            ngettext(
+                "%(count)d message was queued to be sent again.",
+                "%(count)d messages were queued to be sent again.",
+                count,
+            ),
+        )
+
+    @admin.action(
+        description=_("Cancel selected queued messages"), permissions=["change"]
+    )
+    def cancel(self, request, queryset):
+        count = operations.cancel(queryset)
+        self._report(
+            request,
+            count,
+            ngettext(
+                "%(count)d queued message was cancelled.",
+                "%(count)d queued messages were cancelled.",
+                count,
+            ),
+        )
+
+    def _report(self, request, count, message):
+        level = messages.SUCCESS if count else messages.WARNING
+        self.message_user(request, message % {"count": count}, level)

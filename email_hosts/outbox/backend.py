@@ -1,0 +1,72 @@
+"""OutboxBackend: accept messages into the outbox, in the caller's transaction."""
+
+from django.conf import settings
+from django.core.mail.backends.base import BaseEmailBackend
+from django.db import router, transaction
+from django.utils import timezone
+
+from email_hosts import conf, hosts
+from email_hosts.backends import with_default_sender
+from email_hosts.outbox.models import OutboxMessage
+from email_hosts.outbox.rendering import render
+from email_hosts.outbox.tasks import wake
+from email_hosts.routing.table import build_table
+
+
+_UNSET = object()
+
+
+class OutboxBackend(BaseEmailBackend):
+    """
+    Store each message, encrypted, in the caller's database transaction, and
+    have a worker deliver it once that transaction commits.
+
+    With ``host``, messages leave through that host and its backups;
+    without, each through the host that serves its sender's domain, as with
+    ``RoutingBackend``, or ``fallback`` (``EMAIL_HOSTS_FALLBACK``).
+    """
+
+    def __init__(self, fail_silently=False, *, host=None, fallback=_UNSET, **kwargs):  # noqa: FBT002 -- Django's signature
+        # Django 6.1 deprecates fail_silently in BaseEmailBackend; keep our own.
+        super().__init__(**kwargs)
+        self.fail_silently = fail_silently
+        self.host = host
+        self.fallback = conf.routing_fallback() if fallback is _UNSET else fallback
+
+    def send_messages(self, email_messages):
+        """Store the messages and return how many the outbox accepted."""
+        now = timezone.now()
+        rows = []
+        for message in email_messages:
+            if not message.recipients():
+                continue
+            rendered = render(self._with_host_sender(message))
+            rows.append(
+                OutboxMessage(
+                    host_key=self.host or "",
+                    fallback_key=self.fallback or "",
+                    from_email=rendered.from_email,
+                    recipients=rendered.recipients,
+                    pending_recipients=rendered.recipients,
+                    message=rendered.message,
+                    message_id=rendered.message_id[:998],
+                    next_attempt_at=now,
+                )
+            )
+        if not rows:
+            return 0
+        using = router.db_for_write(OutboxMessage)
+        with transaction.atomic(using=using):
+            OutboxMessage.objects.using(using).bulk_create(rows)
+            # robust: the messages are stored whatever the task queue does;
+            # a worker finds them on its next run.
+            transaction.on_commit(wake, using=using, robust=True)
+        return len(rows)
+
+    def _with_host_sender(self, message):
+        """Give a message without a sender of its own its host's sender."""
+        if message.from_email != settings.DEFAULT_FROM_EMAIL:
+            return message
+        key = self.host or build_table().key_for(message.from_email) or self.fallback
+        host = key and hosts.find(key)
+        return with_default_sender(message, host.default_from if host else "")

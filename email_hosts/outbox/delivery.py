@@ -1,0 +1,330 @@
+"""
+Deliver claimed outbox messages: each host's over one connection, through
+its backups when it fails, and record what became of every message.
+"""
+
+import contextlib
+import dataclasses
+import datetime
+import email
+import email.policy
+import logging
+import smtplib
+
+from django.core.exceptions import ImproperlyConfigured
+from django.core.mail import EmailMessage
+from django.utils import timezone
+
+from email_hosts import conf, failures, status
+from email_hosts.backends import backend_for
+from email_hosts.exceptions import DeliveryUncertain
+from email_hosts.outbox.claims import (
+    beat,
+    claim_due,
+    new_worker_id,
+    release_abandoned,
+)
+from email_hosts.outbox.models import OutboxMessage, Status
+from email_hosts.routing.table import build_table
+
+
+logger = logging.getLogger("email_hosts")
+
+
+class _HostFailed(Exception):
+    """The host in use failed; the messages left may try its backups."""
+
+    def __init__(self, reason):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclasses.dataclass
+class _Attempt:
+    """One message on its way: what is left of it, and why it is not sent."""
+
+    row: OutboxMessage
+    reasons: list = dataclasses.field(default_factory=list)
+
+
+def deliver_due(*, on_retry_scheduled=None):
+    """
+    Take back what dead workers held, then claim and deliver due messages
+    in batches until none is due. Call ``on_retry_scheduled(when)`` with the
+    earliest retry this run scheduled. Return how many messages were sent.
+    """
+    release_abandoned()
+    beat()
+    worker_id = new_worker_id()
+    sent, retry_at = 0, None
+    while batch := claim_due(worker_id, limit=conf.outbox().BATCH_SIZE):
+        batch_sent, batch_retry_at = deliver(batch)
+        sent += batch_sent
+        if batch_retry_at and (retry_at is None or batch_retry_at < retry_at):
+            retry_at = batch_retry_at
+    if retry_at is not None and on_retry_scheduled is not None:
+        on_retry_scheduled(retry_at)
+    return sent
+
+
+def deliver(batch):
+    """
+    Deliver claimed messages, grouped by the host each leaves through.
+    Return how many were sent and the earliest retry scheduled, or None.
+    """
+    table = build_table()
+    groups = {}
+    for row in batch:
+        try:
+            key = _route(table, row)
+        except ImproperlyConfigured as exc:
+            _retry_or_fail(_Attempt(row, [str(exc)]))
+            continue
+        groups.setdefault(key, []).append(_Attempt(row))
+    sent = 0
+    for key, attempts in groups.items():
+        sent += _deliver_group(table, key, attempts)
+    retry_at = (
+        OutboxMessage.objects.filter(
+            pk__in=[row.pk for row in batch], status=Status.QUEUED
+        )
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+    return sent, retry_at
+
+
+def _route(table, row):
+    """Return the key of the host ``row`` leaves through, or None for none."""
+    if row.host_key:
+        return row.host_key
+    return table.key_for(row.from_email) or row.fallback_key or None
+
+
+def _deliver_group(table, key, attempts):
+    if key is None:
+        for attempt in attempts:
+            attempt.reasons.append(
+                f"No email host serves the sender {attempt.row.from_email!r}, and"
+                f" the outbox has no fallback host; set EMAIL_HOSTS_FALLBACK."
+            )
+            _retry_or_fail(attempt)
+        return 0
+    chain = table.chain(key) or [key]
+    pending, sent = list(attempts), 0
+    for current in chain:
+        if not pending:
+            break
+        if current in table.broken:
+            reason = table.broken[current]
+        elif current not in table.hosts:
+            reason = "No such email host. Add it in the admin or to EMAIL_HOSTS."
+        else:
+            reason, count = _send_through(table.hosts[current], pending)
+            sent += count
+            if reason is None:
+                continue
+        for attempt in pending:
+            attempt.reasons.append(f"{current!r}: {reason}")
+        if len(chain) > 1:
+            logger.warning(
+                "Email host %r failed (%s); %d outbox message(s) left.",
+                current,
+                reason,
+                len(pending),
+            )
+    for attempt in pending:
+        _retry_or_fail(attempt)
+    return sent
+
+
+def _send_through(host, pending):
+    """
+    Send ``pending`` through ``host`` over one connection, removing each
+    message once its fate is known. Return why the host failed (None if it
+    did not) and how many messages were sent.
+    """
+    backend = backend_for(host)
+    sent = 0
+    try:
+        try:
+            backend.open()
+        except (OSError, ImproperlyConfigured) as exc:
+            return _reason(exc, backend), 0
+        while pending:
+            attempt = pending[0]
+            _mark(attempt.row, status=Status.SENDING)
+            try:
+                outcome = _send_one(backend, attempt)
+            except _HostFailed as failure:
+                if attempt.row.status == Status.UNCERTAIN:
+                    pending.pop(0)  # Never to another host: never twice.
+                return failure.reason, sent
+            finally:
+                if attempt.row.status == Status.SENDING:
+                    _mark(attempt.row, status=Status.CLAIMED)
+            pending.pop(0)
+            sent += outcome
+        return None, sent
+    finally:
+        with contextlib.suppress(OSError):
+            backend.close()
+
+
+def _send_one(backend, attempt):
+    """
+    Send one message; record what became of it and return 1 if the relay
+    took it for some recipient. Raise ``_HostFailed`` if the message may
+    try another host, after recording it if it may not.
+    """
+    row = attempt.row
+    if not hasattr(backend, "send_bytes"):
+        return _send_locally(backend, attempt)
+    try:
+        refused = backend.send_bytes(
+            row.from_email, row.pending_recipients, row.message
+        )
+    except DeliveryUncertain as exc:
+        _finish(row, Status.UNCERTAIN, str(exc), sent_through=backend.alias)
+        raise _HostFailed(_reason(exc, backend)) from exc
+    except smtplib.SMTPRecipientsRefused as exc:
+        refused = exc.recipients
+    except smtplib.SMTPResponseException as exc:
+        if failures.is_transient(exc):
+            raise _HostFailed(_reason(exc, backend)) from exc
+        _finish(row, Status.FAILED, _relay_answer(exc.smtp_code, exc.smtp_error))
+        return 0
+    except Exception as exc:
+        # Before the final "." of DATA (after it, DeliveryUncertain): the
+        # relay has nothing, so another host may send it.
+        raise _HostFailed(_reason(exc, backend)) from exc
+    return _record_recipients(attempt, refused, sent_through=backend.alias)
+
+
+def _send_locally(backend, attempt):
+    """Hand a message to a console, locmem or dummy host's backend."""
+    try:
+        backend.send_messages([_StoredEmail(attempt.row)])
+    except Exception as exc:
+        raise _HostFailed(_reason(exc, backend)) from exc
+    return _record_recipients(attempt, {}, sent_through=backend.alias)
+
+
+class _StoredEmail(EmailMessage):
+    """An outbox message as an ``EmailMessage``, for the backends that take one."""
+
+    def __init__(self, row):
+        self._stored = email.message_from_bytes(row.message, policy=email.policy.SMTP)
+        super().__init__(
+            subject=str(self._stored["Subject"] or ""),
+            from_email=row.from_email,
+            to=row.pending_recipients,
+        )
+
+    def message(self, **kwargs):
+        return self._stored
+
+
+def _record_recipients(attempt, refused, *, sent_through):
+    """
+    Record a message the relay took for all recipients but ``refused``:
+    refused for good (5xx) they are given up, refused for now (4xx) they
+    are retried. Return 1 if any recipient was accepted now.
+    """
+    row = attempt.row
+    for recipient, (code, answer) in refused.items():
+        if code >= 500:
+            row.refused_recipients[recipient] = _relay_answer(code, answer)
+    deferred = [
+        r for r in row.pending_recipients if r in refused and refused[r][0] < 500
+    ]
+    accepted = len(row.pending_recipients) - len(refused)
+    row.pending_recipients = deferred
+    row.sent_through = sent_through if accepted else row.sent_through
+    if deferred:
+        answers = "; ".join(_relay_answer(*refused[r]) for r in deferred)
+        attempt.reasons.append(
+            f"{sent_through!r} deferred {len(deferred)} recipient(s): {answers}"
+        )
+        _retry_or_fail(attempt)
+    elif row.refused_recipients and len(row.refused_recipients) == len(row.recipients):
+        _finish(row, Status.FAILED, "The relay refused every recipient.")
+    else:
+        _finish(row, Status.SENT, "", sent_through=row.sent_through)
+    return 1 if accepted else 0
+
+
+def _reason(exc, backend):
+    if isinstance(exc, ImproperlyConfigured):
+        return str(exc)
+    return status.failure_reason(
+        exc,
+        host=getattr(backend, "host", ""),
+        port=getattr(backend, "port", ""),
+        timeout=getattr(backend, "timeout", None),
+    )
+
+
+def _relay_answer(code, answer):
+    text = (
+        answer.decode("utf-8", "replace") if isinstance(answer, bytes) else str(answer)
+    )
+    return f"{code} {text}"[:300]
+
+
+def _mark(row, *, status):
+    OutboxMessage.objects.filter(pk=row.pk).update(status=status)
+    row.status = status
+
+
+def _finish(row, status_, error, *, sent_through=""):
+    row.status = status_
+    row.last_error = error[:1000]
+    row.attempts += 1
+    row.finished_at = timezone.now()
+    row.sent_through = sent_through or row.sent_through
+    row.claimed_by, row.claimed_at = "", None
+    row.save(
+        update_fields=[
+            "status",
+            "last_error",
+            "attempts",
+            "finished_at",
+            "sent_through",
+            "claimed_by",
+            "claimed_at",
+            "pending_recipients",
+            "refused_recipients",
+        ]
+    )
+
+
+def _retry_or_fail(attempt):
+    """Queue a message for its next retry, or fail it after the last."""
+    row = attempt.row
+    error = "; ".join(attempt.reasons)
+    delays = conf.retry_delays()
+    if row.attempts >= len(delays):
+        _finish(row, Status.FAILED, error)
+        return
+    row.status = Status.QUEUED
+    row.last_error = error[:1000]
+    row.next_attempt_at = timezone.now() + datetime.timedelta(
+        seconds=delays[row.attempts]
+    )
+    row.attempts += 1
+    row.claimed_by, row.claimed_at = "", None
+    row.save(
+        update_fields=[
+            "status",
+            "last_error",
+            "next_attempt_at",
+            "attempts",
+            "claimed_by",
+            "claimed_at",
+            "pending_recipients",
+            "refused_recipients",
+            "sent_through",
+        ]
+    )

@@ -1,0 +1,88 @@
+"""The outbox's messages, stored encrypted until a worker delivers them."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from email_hosts.fields import EncryptedMessageField
+
+
+class Status(models.TextChoices):
+    #: Waiting for its next attempt (``next_attempt_at``).
+    QUEUED = "queued", _("queued")
+    #: A worker holds it and has not begun sending it: safe to take back.
+    CLAIMED = "claimed", _("claimed")
+    #: A worker began sending it; if the worker died, the relay may have it.
+    SENDING = "sending", _("sending")
+    SENT = "sent", _("sent")
+    FAILED = "failed", _("failed")
+    #: The relay may have accepted it: never resent without a person's say.
+    UNCERTAIN = "uncertain", _("uncertain")
+    CANCELLED = "cancelled", _("cancelled")
+
+
+class OutboxMessage(models.Model):
+    """
+    A message accepted by ``OutboxBackend``: the bytes it is sent as, its
+    envelope, and how its delivery goes.
+    """
+
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    #: The host it must leave through, or "" to route it by its sender.
+    host_key = models.CharField(_("host"), max_length=100, blank=True)
+    #: Without ``host_key``: the host for senders no host serves, or "".
+    fallback_key = models.CharField(_("fallback host"), max_length=100, blank=True)
+    from_email = models.CharField(_("envelope sender"), max_length=320)
+    #: Every envelope recipient, as accepted.
+    recipients = models.JSONField(_("recipients"))
+    #: The recipients it has yet to reach: a retry goes to these alone.
+    pending_recipients = models.JSONField(_("pending recipients"))
+    #: Recipients a relay refused for good, with its answer.
+    refused_recipients = models.JSONField(_("refused recipients"), default=dict)
+    message = EncryptedMessageField(_("message"))
+    message_id = models.CharField(_("Message-ID"), max_length=998, blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.QUEUED
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"))
+    last_error = models.CharField(_("last error"), max_length=1000, blank=True)
+    #: The host it last left through.
+    sent_through = models.CharField(_("sent through"), max_length=100, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    #: Which worker holds it, and since when (CLAIMED and SENDING).
+    claimed_by = models.CharField(_("claimed by"), max_length=100, blank=True)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("outbox message")
+        verbose_name_plural = _("outbox messages")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["status", "next_attempt_at"], name="email_hosts_outbox_due"
+            ),
+            models.Index(
+                fields=["status", "claimed_at"], name="email_hosts_outbox_claimed"
+            ),
+        ]
+        permissions = [("view_message_body", _("Can view outbox message bodies"))]
+
+    def __str__(self):
+        return self.message_id or f"#{self.pk}"
+
+    def __repr__(self):
+        return f"<OutboxMessage {self.pk} {self.status}>"
+
+
+class WorkerBeat(models.Model):
+    """When an outbox worker last ran, for the check that warns without one."""
+
+    name = models.CharField(max_length=100, unique=True)
+    ran_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("outbox worker")
+        verbose_name_plural = _("outbox workers")
+
+    def __str__(self):
+        return self.name

@@ -1,0 +1,251 @@
+"""
+The outbox accepts mail in the caller's transaction and delivers it through
+real relays: retrying what fails, failing what a relay refuses for good,
+and never sending a message twice.
+"""
+
+import datetime
+
+import django
+import pytest
+from django.core import mail
+from django.db import connection, transaction
+from django.test import override_settings
+from django.utils import timezone
+
+from email_hosts.outbox import OutboxBackend
+from email_hosts.outbox.claims import claim_due, release_abandoned
+from email_hosts.outbox.delivery import deliver_due
+from email_hosts.outbox.models import OutboxMessage, Status
+from tests.conftest import PASSWORD, REFUSED_RECIPIENT
+
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def send(backend, *, count=1, to=("you@example.net",), **fields):
+    messages = [
+        mail.EmailMessage(
+            fields.get("subject", f"Message {number}"),
+            fields.get("body", "Hello"),
+            fields.get("from_email", "shop@example.com"),
+            list(to),
+        )
+        for number in range(count)
+    ]
+    return backend.send_messages(messages)
+
+
+def make_due():
+    OutboxMessage.objects.filter(status=Status.QUEUED).update(
+        next_attempt_at=timezone.now()
+    )
+
+
+def only_message():
+    [row] = OutboxMessage.objects.all()
+    return row
+
+
+def test_a_committed_message_is_delivered_through_its_host(email_host, smtp_server):
+    email_host("shop", smtp_server.dsn())
+    assert send(OutboxBackend(host="shop")) == 1
+    assert [e.rcpt_tos for e in smtp_server.envelopes] == [["you@example.net"]]
+    row = only_message()
+    assert (row.status, row.sent_through, row.attempts) == (Status.SENT, "shop", 1)
+
+
+def test_a_rolled_back_transaction_sends_nothing(email_host, smtp_server):
+    email_host("shop", smtp_server.dsn())
+    with pytest.raises(ZeroDivisionError), transaction.atomic():
+        send(OutboxBackend(host="shop"))
+        1 / 0  # noqa: B018 -- the caller's code fails after sending
+    assert OutboxMessage.objects.count() == 0
+    deliver_due()
+    assert smtp_server.envelopes == []
+
+
+def test_nothing_leaves_before_the_transaction_commits(email_host, smtp_server):
+    email_host("shop", smtp_server.dsn())
+    with transaction.atomic():
+        send(OutboxBackend(host="shop"))
+        assert smtp_server.envelopes == []
+    assert len(smtp_server.envelopes) == 1
+
+
+def test_the_relay_receives_the_message_as_django_renders_it(email_host, smtp_server):
+    email_host("shop", smtp_server.dsn(), default_from="Shop <shop@example.com>")
+    message = mail.EmailMessage("Grüße", "Hallo Welt", to=["you@example.net"])
+    OutboxBackend(host="shop").send_messages([message])
+    [envelope] = smtp_server.envelopes
+    assert envelope.mail_from == "shop@example.com"
+    assert b"From: Shop <shop@example.com>" in envelope.original_content
+    assert b"Subject: =?utf-8?" in envelope.original_content
+
+
+def test_the_message_is_stored_encrypted(email_host, smtp_server):
+    link = "https://example.com/reset/Mg/secret-reset-token/"
+    email_host("shop", smtp_server.dsn())
+    with transaction.atomic():
+        send(OutboxBackend(host="shop"), body=f"Reset: {link}")
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT message FROM {OutboxMessage._meta.db_table}")
+            [(stored,)] = cursor.fetchall()
+    assert b"secret-reset-token" not in bytes(stored)
+    assert b"Reset" not in bytes(stored)
+    assert b"secret-reset-token" in only_message().message
+
+
+def test_messages_without_recipients_are_not_accepted(email_host, smtp_server):
+    email_host("shop", smtp_server.dsn())
+    assert send(OutboxBackend(host="shop"), to=()) == 0
+    assert OutboxMessage.objects.count() == 0
+
+
+def test_a_relay_outage_queues_and_every_message_arrives_once(email_host, smtp_server):
+    email_host("shop", smtp_server.dsn())
+    smtp_server.stop()
+    assert send(OutboxBackend(host="shop"), count=50) == 50
+    assert set(OutboxMessage.objects.values_list("status", flat=True)) == {
+        Status.QUEUED
+    }
+    smtp_server.start()
+    make_due()
+    assert deliver_due() == 50
+    assert deliver_due() == 0
+    subjects = sorted(
+        e.original_content.split(b"Subject: ")[1].split(b"\r\n")[0]
+        for e in smtp_server.envelopes
+    )
+    assert subjects == sorted(f"Message {n}".encode() for n in range(50))
+
+
+def test_a_failed_attempt_waits_the_first_retry_delay(email_host, refused_port):
+    email_host("shop", f"smtp://127.0.0.1:{refused_port}?timeout=5")
+    before = timezone.now()
+    send(OutboxBackend(host="shop"))
+    row = only_message()
+    assert (row.status, row.attempts) == (Status.QUEUED, 1)
+    wait = row.next_attempt_at - before
+    assert datetime.timedelta(seconds=59) < wait < datetime.timedelta(seconds=70)
+    assert "refused the connection" in row.last_error
+
+
+@override_settings(EMAIL_HOSTS_RETRY_DELAYS=[0, 0])
+def test_a_message_fails_after_its_last_retry(email_host, refused_port):
+    email_host("shop", f"smtp://127.0.0.1:{refused_port}?timeout=5")
+    send(OutboxBackend(host="shop"))
+    row = only_message()
+    assert (row.status, row.attempts) == (Status.FAILED, 3)
+    assert row.last_error.startswith("'shop': 127.0.0.1:")
+
+
+def test_fixing_the_host_in_the_admin_releases_the_queue(email_host, smtp_server):
+    host = email_host("shop", smtp_server.dsn(password="wrong"))
+    send(OutboxBackend(host="shop"))
+    row = only_message()
+    assert row.status == Status.QUEUED
+    assert "rejected the login" in row.last_error
+    host.dsn = smtp_server.dsn()
+    host.save()
+    make_due()
+    assert deliver_due() == 1
+    assert only_message().status == Status.SENT
+
+
+def test_a_refused_recipient_fails_alone(email_host, smtp_server):
+    email_host("shop", smtp_server.dsn())
+    send(OutboxBackend(host="shop"), to=["you@example.net", REFUSED_RECIPIENT])
+    assert [e.rcpt_tos for e in smtp_server.envelopes] == [["you@example.net"]]
+    row = only_message()
+    assert row.status == Status.SENT
+    assert row.refused_recipients == {REFUSED_RECIPIENT: "550 5.1.1 No such user"}
+    assert row.pending_recipients == []
+
+
+def test_a_message_every_recipient_refuses_fails(email_host, smtp_server):
+    email_host("shop", smtp_server.dsn())
+    send(OutboxBackend(host="shop"), to=[REFUSED_RECIPIENT])
+    row = only_message()
+    assert (row.status, row.attempts) == (Status.FAILED, 1)
+    assert smtp_server.envelopes == []
+
+
+def test_a_backup_host_sends_when_the_first_cannot(
+    email_host, smtp_server, refused_port
+):
+    email_host("shop", f"smtp://127.0.0.1:{refused_port}?timeout=5", backups="spare")
+    email_host("spare", smtp_server.dsn())
+    send(OutboxBackend(host="shop"))
+    assert len(smtp_server.envelopes) == 1
+    assert only_message().sent_through == "spare"
+
+
+def test_the_message_the_relay_may_have_is_uncertain_and_never_resent(
+    email_host, smtp_server_factory
+):
+    dying = smtp_server_factory(dies_after=1)
+    spare = smtp_server_factory()
+    email_host("shop", dying.dsn(), backups="spare")
+    email_host("spare", spare.dsn())
+    send(OutboxBackend(host="shop"), count=2)
+    statuses = dict(OutboxMessage.objects.values_list("message_id", "status"))
+    assert sorted(statuses.values()) == [Status.SENT, Status.UNCERTAIN]
+    assert (len(dying.envelopes), len(spare.envelopes)) == (1, 1)
+    make_due()
+    deliver_due()
+    assert (len(dying.envelopes), len(spare.envelopes)) == (1, 1)
+
+
+def test_messages_route_by_sender_without_a_host(email_host, smtp_server_factory):
+    shop, club = smtp_server_factory(), smtp_server_factory()
+    email_host("shop", shop.dsn(), default_from="shop@example.com")
+    email_host("club", club.dsn(), default_from="club@example.org")
+    send(OutboxBackend(), from_email="shop@example.com")
+    send(OutboxBackend(), from_email="club@example.org")
+    assert [e.mail_from for e in shop.envelopes] == ["shop@example.com"]
+    assert [e.mail_from for e in club.envelopes] == ["club@example.org"]
+
+
+def test_a_local_host_hands_the_message_to_its_backend(email_host):
+    email_host("shop", "locmem://")
+    send(OutboxBackend(host="shop"), subject="Order 12")
+    assert [m.subject for m in mail.outbox] == ["Order 12"]
+    assert only_message().status == Status.SENT
+
+
+def test_no_password_reaches_the_last_error(email_host, smtp_server):
+    email_host("shop", smtp_server.dsn(password=PASSWORD + "x"))
+    send(OutboxBackend(host="shop"))
+    assert PASSWORD not in only_message().last_error
+
+
+def test_a_dead_workers_claims_are_taken_back(email_host, refused_port):
+    email_host("shop", f"smtp://127.0.0.1:{refused_port}?timeout=5")
+    send(OutboxBackend(host="shop"), count=2)
+    make_due()
+    claimed, sending = claim_due("dead-worker", limit=2)
+    OutboxMessage.objects.filter(pk=sending.pk).update(status=Status.SENDING)
+    long_ago = timezone.now() - datetime.timedelta(hours=1)
+    OutboxMessage.objects.update(claimed_at=long_ago)
+    assert release_abandoned() == (1, 1)
+    claimed.refresh_from_db()
+    sending.refresh_from_db()
+    assert (claimed.status, sending.status) == (Status.QUEUED, Status.UNCERTAIN)
+
+
+@pytest.mark.skipif(django.VERSION < (6, 1), reason="MAILERS arrived in Django 6.1")
+def test_a_mailers_entry_queues_through_its_host(email_host, smtp_server):
+    email_host("shop", smtp_server.dsn())
+    mailers = {
+        "default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"},
+        "shop": {
+            "BACKEND": "email_hosts.outbox.OutboxBackend",
+            "OPTIONS": {"host": "shop"},
+        },
+    }
+    with override_settings(MAILERS=mailers):
+        message = mail.EmailMessage("Hi", "Hello", "a@example.com", ["b@example.net"])
+        assert message.send(using="shop") == 1
+    assert only_message().host_key == "shop"
+    assert len(smtp_server.envelopes) == 1

@@ -1,0 +1,160 @@
+"""Operating the outbox: its admin, its commands and its checks."""
+
+import datetime
+import io
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.core import checks
+from django.core.management import call_command
+from django.test import override_settings
+from django.urls import reverse
+from django.utils import timezone
+
+from email_hosts.checks import (
+    check_outbox_setting,
+    check_outbox_worker,
+    check_retry_delays_setting,
+)
+from email_hosts.outbox.claims import beat
+from email_hosts.outbox.models import OutboxMessage, Status, WorkerBeat
+
+
+pytestmark = pytest.mark.django_db
+SECRET_LINK = b"https://example.com/reset/secret-token/"
+
+
+def stored(status=Status.QUEUED, **fields):
+    fields.setdefault("next_attempt_at", timezone.now() + datetime.timedelta(hours=1))
+    return OutboxMessage.objects.create(
+        host_key="shop",
+        from_email="shop@example.com",
+        recipients=["you@example.net"],
+        pending_recipients=["you@example.net"],
+        message=b"Subject: Reset\r\n\r\n" + SECRET_LINK + b"\r\n",
+        message_id="<1@example.com>",
+        status=status,
+        **fields,
+    )
+
+
+def act(client, action, *rows):
+    return client.post(
+        reverse("admin:email_hosts_outboxmessage_changelist"),
+        {"action": action, "_selected_action": [row.pk for row in rows]},
+        follow=True,
+    )
+
+
+def test_the_changelist_shows_status_and_recipients(admin_client):
+    stored(last_error="'shop': the server answered 451")
+    page = admin_client.get(reverse("admin:email_hosts_outboxmessage_changelist"))
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "you@example.net" in text
+    assert "the server answered 451" in text
+
+
+def test_the_body_needs_its_own_permission(client):
+    row = stored()
+    user = User.objects.create_user("operator", password="pw", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_outboxmessage"))
+    client.force_login(user)
+    url = reverse("admin:email_hosts_outboxmessage_change", args=[row.pk])
+    assert SECRET_LINK not in client.get(url).content
+    user.user_permissions.add(Permission.objects.get(codename="view_message_body"))
+    user = User.objects.get(pk=user.pk)  # Permissions are cached per object.
+    client.force_login(user)
+    assert SECRET_LINK in client.get(url).content
+
+
+def test_retry_now_makes_a_queued_message_due(
+    admin_client, email_host, django_capture_on_commit_callbacks
+):
+    email_host("shop", "locmem://")
+    row = stored()
+    with django_capture_on_commit_callbacks(execute=True):
+        act(admin_client, "retry_now", row)
+    row.refresh_from_db()
+    assert row.status == Status.SENT  # The immediate task backend ran it.
+
+
+def test_resend_queues_an_uncertain_message_again(admin_client):
+    row = stored(Status.UNCERTAIN, attempts=1, last_error="connection broke")
+    response = act(admin_client, "resend", row)
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (Status.QUEUED, 0)
+    assert "1 message was queued to be sent again." in response.content.decode()
+
+
+def test_resend_leaves_a_queued_or_sent_message_alone(admin_client):
+    queued, sent = stored(), stored(Status.SENT)
+    response = act(admin_client, "resend", queued, sent)
+    assert "0 messages were queued" in response.content.decode()
+    assert sorted(OutboxMessage.objects.values_list("status", flat=True)) == [
+        Status.QUEUED,
+        Status.SENT,
+    ]
+
+
+def test_cancel_stops_a_queued_message(admin_client):
+    row = stored()
+    act(admin_client, "cancel", row)
+    row.refresh_from_db()
+    assert row.status == Status.CANCELLED
+
+
+def test_nobody_adds_outbox_messages_in_the_admin(admin_client):
+    url = reverse("admin:email_hosts_outboxmessage_add")
+    assert admin_client.get(url).status_code == 403
+
+
+@override_settings(EMAIL_HOSTS_OUTBOX={"RETENTION_DAYS": 7})
+def test_purge_deletes_old_sent_messages_and_keeps_the_rest():
+    old = timezone.now() - datetime.timedelta(days=8)
+    stored(Status.SENT, finished_at=old)
+    stored(Status.CANCELLED, finished_at=old)
+    kept = [
+        stored(Status.SENT, finished_at=timezone.now()),
+        stored(Status.FAILED, finished_at=old),
+        stored(Status.UNCERTAIN, finished_at=old),
+        stored(),
+    ]
+    call_command("purgeoutbox", stdout=(output := io.StringIO()))
+    assert output.getvalue() == "Deleted 2 outbox messages.\n"
+    assert set(OutboxMessage.objects.all()) == set(kept)
+
+
+def test_deliveroutbox_sends_what_is_due(email_host):
+    email_host("shop", "locmem://")
+    stored(next_attempt_at=timezone.now())
+    call_command("deliveroutbox", stdout=(output := io.StringIO()))
+    assert output.getvalue() == "Sent 1 outbox messages.\n"
+
+
+@override_settings(EMAIL_HOSTS_RETRY_DELAYS="60")
+def test_retry_delays_that_are_no_list_are_an_error():
+    [error] = check_retry_delays_setting(None)
+    assert error.id == "email_hosts.E016"
+    assert "not '60'" in error.msg
+
+
+@override_settings(EMAIL_HOSTS_OUTBOX={"BATCH": 10})
+def test_an_unknown_outbox_option_is_an_error():
+    [error] = check_outbox_setting(None)
+    assert error.id == "email_hosts.E017"
+    assert "BATCH_SIZE" in error.msg
+
+
+def test_waiting_mail_without_a_worker_is_a_warning(email_host):
+    email_host("shop", "locmem://")
+    stored(next_attempt_at=timezone.now() - datetime.timedelta(hours=1))
+    [warning] = check_outbox_worker(None, databases=["default"])
+    assert isinstance(warning, checks.Warning)
+    assert warning.id == "email_hosts.W012"
+    beat()
+    assert check_outbox_worker(None, databases=["default"]) == []
+    WorkerBeat.objects.update(ran_at=timezone.now() - datetime.timedelta(hours=1))
+    assert [w.id for w in check_outbox_worker(None, databases=["default"])] == [
+        "email_hosts.W012"
+    ]

@@ -1,0 +1,111 @@
+"""
+Real worker processes deliver the outbox: django-tasks-db's ``db_worker``,
+two at once, and one killed in the middle of a batch.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from tests.conftest import ROOT, manage, process_environment
+
+
+KEYS = ["outbox-workers-key"]
+
+
+def _shell(database, code):
+    """Run ``code`` in a Django shell of its own on ``database``; return its output."""
+    return manage("shell", "-c", code, database=database, fernet_keys=KEYS)
+
+
+def _queue(database, dsn, *, count):
+    """Store ``count`` messages for host 'shop' in another process, as a site would."""
+    _shell(
+        database,
+        f"""
+from django.core import mail
+from django.test import override_settings
+from email_hosts.models import EmailHost
+from email_hosts.outbox import OutboxBackend
+EmailHost.objects.update_or_create(key="shop", defaults={{"dsn": {dsn!r}}})
+with override_settings(EMAIL_HOSTS_OUTBOX={{"TASK_BACKEND": "database"}}):
+    for number in range({count}):
+        OutboxBackend(host="shop").send_messages(
+            [mail.EmailMessage(f"Message {{number}}", "Hello", "shop@example.com",
+                               ["you@example.net"])]
+        )
+""",
+    )
+
+
+def _statuses(database):
+    output = _shell(
+        database,
+        "import json\n"
+        "from email_hosts.outbox.models import OutboxMessage\n"
+        "print(json.dumps(sorted(OutboxMessage.objects.values_list('status', flat=True))))",
+    )
+    return json.loads(output.splitlines()[-1])  # After shell's own notes.
+
+
+def _worker(database):
+    return subprocess.Popen(
+        [sys.executable, "-W", "error", "-m", "django", "db_worker",
+         "--backend", "database", "--batch", "--no-startup-delay", "--no-reload"],
+        cwd=ROOT,
+        env=process_environment(database=database, fernet_keys=KEYS),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+
+
+def _subjects(server):
+    return sorted(
+        envelope.original_content.split(b"Subject: ")[1].split(b"\r\n")[0].decode()
+        for envelope in server.envelopes
+    )
+
+
+def test_two_workers_at_once_send_every_message_once(shared_database, smtp_server):
+    _queue(shared_database, smtp_server.dsn(), count=60)
+    workers = [_worker(shared_database), _worker(shared_database)]
+    for worker in workers:
+        _out, errors = worker.communicate(timeout=120)
+        assert worker.returncode == 0, errors
+    assert _subjects(smtp_server) == sorted(f"Message {n}" for n in range(60))
+    assert _statuses(shared_database) == ["sent"] * 60
+
+
+def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(
+    shared_database, smtp_server_factory
+):
+    # The relay takes the 5th message and never answers, so the worker is
+    # caught between the final "." and the reply when it is killed.
+    relay = smtp_server_factory(dies_after=5, dies_how="hang")
+    _queue(shared_database, relay.dsn(query="timeout=60"), count=20)
+    worker = _worker(shared_database)
+    deadline = time.monotonic() + 60
+    while len(relay.envelopes) < 5 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(relay.envelopes) == 5
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.communicate()
+    assert _statuses(shared_database).count("sending") == 1
+    _shell(
+        shared_database,
+        """
+from django.test import override_settings
+from email_hosts.outbox.delivery import deliver_due
+from email_hosts.outbox.models import OutboxMessage
+# As CLAIM_SECONDS after the kill: what the dead worker held is taken back.
+OutboxMessage.objects.update(claimed_at="2000-01-01T00:00:00Z")
+deliver_due()
+""",
+    )
+    statuses = _statuses(shared_database)
+    assert (statuses.count("sent"), statuses.count("uncertain")) == (19, 1)
+    assert _subjects(relay) == sorted(f"Message {n}" for n in range(20))
