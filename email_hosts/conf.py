@@ -242,6 +242,8 @@ class Outbox:
     BATCH_SIZE: int = 100
     #: The alias in ``TASKS`` of the task backend that delivers.
     TASK_BACKEND: str = "default"
+    #: The queue of that backend that delivery runs go to.
+    QUEUE_NAME: str = "default"
     #: Seconds without a worker, while messages wait, before W012 warns.
     WORKER_SILENCE_SECONDS: float = 900
 
@@ -267,7 +269,7 @@ def outbox():
         if not valid:
             raise ImproperlyConfigured(
                 f"EMAIL_HOSTS_OUTBOX[{name!r}] must be"
-                f" {'an alias in TASKS' if fields[name] is str else 'a number above 0'},"
+                f" {'a non-empty string' if fields[name] is str else 'a number above 0'},"
                 f" not {option!r}."
             )
     return Outbox(**value)

@@ -25,6 +25,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from django.conf import settings
 from django.db import connection
 from django.urls import reverse
 
@@ -527,6 +528,7 @@ def process_environment(*, database, fernet_keys):
         "DJANGO_SETTINGS_MODULE": "tests.settings",
         "EMAIL_HOSTS_TEST_DATABASE": database,
         "EMAIL_HOSTS_TEST_FERNET_KEYS": json.dumps(fernet_keys),
+        "EMAIL_HOSTS_TEST_RQ_QUEUE": settings.RQ_QUEUE,
     }
 
 

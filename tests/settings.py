@@ -91,10 +91,15 @@ TEMPLATES = [
 # The outbox delivers on commit in the test process; worker tests enqueue on
 # "database" and run django-tasks-db's db_worker in processes of their own.
 TASKS_MODULE = "django.tasks" if django.VERSION >= (6, 0) else "django_tasks"
+# The RQ tests' queue in the shared Redis is this run's own.
+RQ_QUEUE = os.environ.get("EMAIL_HOSTS_TEST_RQ_QUEUE", f"email_hosts_{os.getpid()}")
 TASKS = {
     "default": {"BACKEND": f"{TASKS_MODULE}.backends.immediate.ImmediateBackend"},
     "database": {"BACKEND": "django_tasks_db.DatabaseBackend"},
+    "rq": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": [RQ_QUEUE]},
 }
+RQ_QUEUES = {RQ_QUEUE: {"HOST": "127.0.0.1", "PORT": 6379, "DB": 0}}
+INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
 if django.VERSION < (6, 0):
     INSTALLED_APPS.append("django_tasks")
 ROOT_URLCONF = "tests.urls"

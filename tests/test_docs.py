@@ -159,3 +159,14 @@ def test_outbox_settings(db):
     mailer = settings.get("MAILERS", {}).get("shop")
     if mailer:
         assert import_string(mailer["BACKEND"]) is OutboxBackend
+
+
+def test_outbox_rq_settings():
+    settings = _example("outbox_rq_settings.py")
+    [queues] = [entry["QUEUES"] for entry in settings["TASKS"].values()]
+    assert (
+        queues
+        == list(settings["RQ_QUEUES"])
+        == [settings["EMAIL_HOSTS_OUTBOX"]["QUEUE_NAME"]]
+    )
+    assert import_string(settings["TASKS"]["default"]["BACKEND"])

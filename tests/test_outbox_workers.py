@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 
+from django.conf import settings
+
 from tests.conftest import ROOT, manage, process_environment
 
 
@@ -21,7 +23,7 @@ def _shell(database, code):
     return manage("shell", "-c", code, database=database, fernet_keys=KEYS)
 
 
-def _queue(database, dsn, *, count):
+def _queue(database, dsn, *, count, outbox=None):
     """Store ``count`` messages for host 'shop' in another process, as a site would."""
     _shell(
         database,
@@ -31,7 +33,7 @@ from django.test import override_settings
 from email_hosts.models import EmailHost
 from email_hosts.outbox import OutboxBackend
 EmailHost.objects.update_or_create(key="shop", defaults={{"dsn": {dsn!r}}})
-with override_settings(EMAIL_HOSTS_OUTBOX={{"TASK_BACKEND": "database"}}):
+with override_settings(EMAIL_HOSTS_OUTBOX={outbox or {"TASK_BACKEND": "database"}!r}):
     for number in range({count}):
         OutboxBackend(host="shop").send_messages(
             [mail.EmailMessage(f"Message {{number}}", "Hello", "shop@example.com",
@@ -109,3 +111,25 @@ deliver_due()
     statuses = _statuses(shared_database)
     assert (statuses.count("sent"), statuses.count("uncertain")) == (19, 1)
     assert _subjects(relay) == sorted(f"Message {n}" for n in range(20))
+
+
+def test_a_real_rq_worker_on_redis_delivers_the_outbox(shared_database, smtp_server):
+    _queue(
+        shared_database,
+        smtp_server.dsn(),
+        count=5,
+        outbox={"TASK_BACKEND": "rq", "QUEUE_NAME": settings.RQ_QUEUE},
+    )
+    worker = subprocess.run(
+        [sys.executable, "-W", "error", "-m", "django", "rqworker", "--burst",
+         "--job-class", "django_tasks_rq.Job", settings.RQ_QUEUE],
+        cwd=ROOT,
+        env=process_environment(database=shared_database, fernet_keys=KEYS),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert worker.returncode == 0, worker.stderr
+    assert _subjects(smtp_server) == sorted(f"Message {n}" for n in range(5))
+    assert _statuses(shared_database) == ["sent"] * 5

@@ -39,5 +39,6 @@ EMAIL_HOSTS_OUTBOX = {
     "CLAIM_SECONDS": 900,
     "BATCH_SIZE": 100,
     "TASK_BACKEND": "default",
+    "QUEUE_NAME": "default",
     "WORKER_SILENCE_SECONDS": 900,
 }

@@ -31,12 +31,14 @@ def deliver_outbox():
 
 def wake(run_after=None):
     """
-    Enqueue a delivery run on ``EMAIL_HOSTS_OUTBOX['TASK_BACKEND']``, or with
+    Enqueue a delivery run on ``EMAIL_HOSTS_OUTBOX['TASK_BACKEND']`` and
+    its ``QUEUE_NAME``, or with
     ``run_after`` (a datetime) one at that time, where the backend can defer
     tasks; where it cannot, the next run finds the message due.
     """
-    alias = conf.outbox().TASK_BACKEND
-    deliver = deliver_outbox.using(backend=alias)
+    options = conf.outbox()
+    alias = options.TASK_BACKEND
+    deliver = deliver_outbox.using(backend=alias, queue_name=options.QUEUE_NAME)
     if run_after is not None:
         if not task_backends[alias].supports_defer:
             return
