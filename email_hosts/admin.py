@@ -26,6 +26,7 @@ from email_hosts.admin_cells import (
 from email_hosts.admin_connect import ConnectAccountAdmin
 from email_hosts.forms import EmailHostForm
 from email_hosts.models import EmailHost, HostStatus
+from email_hosts.outbox import counts as outbox_counts
 from email_hosts.routing.deletion import backups_lost_by_deleting
 from email_hosts.routing.table import build_table
 
@@ -72,6 +73,7 @@ class EmailHostAdmin(ConnectAccountAdmin, admin.ModelAdmin):
         "sends_for",
         "backups_in_order",
         "source",
+        "outbox",
         "updated_at",
     ]
     list_filter = [StatusFilter]
@@ -164,12 +166,17 @@ class EmailHostAdmin(ConnectAccountAdmin, admin.ModelAdmin):
                 status_ok=Subquery(statuses.values("ok")),
                 status_message=Subquery(statuses.values("message")),
                 status_checked_at=Subquery(statuses.values("checked_at")),
+                **outbox_counts.annotations(),
             )
         )
 
     @admin.display(description=_("status"))
     def status(self, obj):
         return render_status(obj.status_ok, obj.status_message, obj.status_checked_at)
+
+    @admin.display(description=_("outbox, last 24 hours"))
+    def outbox(self, obj):
+        return outbox_counts.describe(obj) or "–"
 
     @admin.display(description=_("transport"))
     def transport(self, obj):

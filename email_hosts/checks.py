@@ -464,6 +464,27 @@ def check_outbox_setting(app_configs, **kwargs):
     )
 
 
+@checks.register(TAG)
+def check_rate_limits_setting(app_configs, **kwargs):
+    """Report an ``EMAIL_HOSTS_RATE_LIMITS`` the outbox cannot count (E018)."""
+    return _setting_errors(
+        conf.rate_limits,
+        hint="For example {'shop': {'MESSAGES_PER_MINUTE': 30,"
+        " 'RECIPIENTS_PER_DAY': 10000}}.",
+        check_id="email_hosts.E018",
+    )
+
+
+@checks.register(TAG)
+def check_failed_host_pause_setting(app_configs, **kwargs):
+    """Report an ``EMAIL_HOSTS_FAILED_HOST_PAUSE`` that is no number (E019)."""
+    return _setting_errors(
+        conf.failed_host_pause,
+        hint="Write the seconds to skip a failing host, such as 60, or 0.",
+        check_id="email_hosts.E019",
+    )
+
+
 @checks.register(TAG, checks.Tags.database)
 def check_outbox_worker(app_configs, databases=None, **kwargs):
     """Warn that outbox messages wait and no worker ran recently (W012)."""

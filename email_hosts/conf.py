@@ -273,3 +273,61 @@ def outbox():
                 f" not {option!r}."
             )
     return Outbox(**value)
+
+
+@read_once
+def failed_host_pause():
+    """
+    Return ``EMAIL_HOSTS_FAILED_HOST_PAUSE``: the seconds every process skips
+    a host that failed to connect or log in, where a backup can send; 0 for
+    never.
+    """
+    seconds = getattr(settings, "EMAIL_HOSTS_FAILED_HOST_PAUSE", 60)
+    if not _seconds(seconds):
+        raise ImproperlyConfigured(
+            f"EMAIL_HOSTS_FAILED_HOST_PAUSE must be a number of seconds, 0 or"
+            f" more, not {seconds!r}."
+        )
+    return seconds
+
+
+#: The windows a host's rate limits count in, by name, in seconds.
+RATE_WINDOWS = {"MINUTE": 60, "HOUR": 3600, "DAY": 86400}
+RATE_LIMIT_NAMES = tuple(
+    f"{what}_PER_{window}"
+    for what in ("MESSAGES", "RECIPIENTS")
+    for window in RATE_WINDOWS
+)
+
+
+@read_once
+def rate_limits():
+    """
+    Return ``EMAIL_HOSTS_RATE_LIMITS``: for host keys, how many messages and
+    recipients the outbox sends through them per minute, hour and day, such
+    as ``{"shop": {"MESSAGES_PER_MINUTE": 30, "RECIPIENTS_PER_DAY": 10000}}``.
+    """
+    value = getattr(settings, "EMAIL_HOSTS_RATE_LIMITS", {})
+    if not isinstance(value, dict):
+        raise ImproperlyConfigured(
+            f"EMAIL_HOSTS_RATE_LIMITS must be a dict of host keys to limits,"
+            f" not {type(value).__name__}."
+        )
+    for key, limits in value.items():
+        if not isinstance(limits, dict) or not set(limits) <= set(RATE_LIMIT_NAMES):
+            raise ImproperlyConfigured(
+                f"EMAIL_HOSTS_RATE_LIMITS[{key!r}] must be a dict with some of"
+                f" {', '.join(RATE_LIMIT_NAMES)}, not {limits!r}."
+            )
+        for name, limit in limits.items():
+            if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+                raise ImproperlyConfigured(
+                    f"EMAIL_HOSTS_RATE_LIMITS[{key!r}][{name!r}] must be a whole"
+                    f" number above 0, not {limit!r}."
+                )
+    return value
+
+
+#: Seconds a throttled relay is left alone when EMAIL_HOSTS_FAILED_HOST_PAUSE
+#: is 0.
+DEFAULT_THROTTLE_PAUSE = 60

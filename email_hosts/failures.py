@@ -145,3 +145,22 @@ def is_transient(exc):
     if codes := _codes(exc):
         return all(400 <= code < 500 for code in codes)
     return isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPException)
+
+
+#: How relays word a temporary refusal for sending too much too fast:
+#: Microsoft 365's "454 4.7.0 Throttling failure", "4.4.2 Message submission
+#: rate ... exceeded", Gmail's "421 4.7.28 ... unusual rate", "4.7.0 ...
+#: temporarily rate limited", Postfix's "450 4.7.1 ... too many".
+THROTTLING = re.compile(
+    r"throttl|\brate\b|too many|too fast|too quickly|exceeded|limit", re.IGNORECASE
+)
+
+
+def is_throttling(exc):
+    """Return whether a relay's answer asks the sender to slow down (a 4xx)."""
+    if not isinstance(exc, smtplib.SMTPResponseException) or isinstance(
+        exc, smtplib.SMTPAuthenticationError
+    ):
+        return False
+    text = exc.smtp_error.decode("utf-8", "replace") if exc.smtp_error else ""
+    return 400 <= exc.smtp_code < 500 and bool(THROTTLING.search(text))

@@ -97,6 +97,8 @@ class HostStatus(models.Model):
     ok = models.BooleanField(_("works"))
     message = models.CharField(_("result"), max_length=500)
     checked_at = models.DateTimeField(_("checked at"))
+    #: Until when processes skip the host for its backups, after a failure.
+    paused_until = models.DateTimeField(_("paused until"), null=True, blank=True)
 
     objects = KeyedManager()
 
@@ -165,7 +167,14 @@ class ConnectedAccount(models.Model):
 
 
 # The outbox's models live beside it, in email_hosts.outbox.
-from email_hosts.outbox.models import OutboxMessage, WorkerBeat
+from email_hosts.outbox.models import OutboxMessage, RateWindow, WorkerBeat
 
 
-__all__ = ["ConnectedAccount", "EmailHost", "HostStatus", "OutboxMessage", "WorkerBeat"]
+__all__ = [
+    "ConnectedAccount",
+    "EmailHost",
+    "HostStatus",
+    "OutboxMessage",
+    "RateWindow",
+    "WorkerBeat",
+]

@@ -110,3 +110,6 @@ STATIC_URL = "/static/"
 if django.VERSION >= (6, 1):
     # Without MAILERS, Django 6.1 warns that Django 2028 needs it.
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+
+# Settings of a test's own, for the processes it starts (JSON).
+globals().update(json.loads(os.environ.get("EMAIL_HOSTS_TEST_SETTINGS", "{}")))

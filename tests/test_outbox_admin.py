@@ -12,8 +12,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from email_hosts.checks import (
+    check_failed_host_pause_setting,
     check_outbox_setting,
     check_outbox_worker,
+    check_rate_limits_setting,
     check_retry_delays_setting,
 )
 from email_hosts.outbox.claims import beat
@@ -158,3 +160,31 @@ def test_waiting_mail_without_a_worker_is_a_warning(email_host):
     assert [w.id for w in check_outbox_worker(None, databases=["default"])] == [
         "email_hosts.W012"
     ]
+
+
+@override_settings(EMAIL_HOSTS_RATE_LIMITS={"shop": {"MESSAGES_PER_SECOND": 1}})
+def test_an_unknown_rate_limit_is_an_error():
+    [error] = check_rate_limits_setting(None)
+    assert error.id == "email_hosts.E018"
+    assert "EMAIL_HOSTS_RATE_LIMITS['shop']" in error.msg
+
+
+@override_settings(EMAIL_HOSTS_FAILED_HOST_PAUSE=-1)
+def test_a_negative_pause_is_an_error():
+    [error] = check_failed_host_pause_setting(None)
+    assert error.id == "email_hosts.E019"
+    assert "not -1" in error.msg
+
+
+def test_the_host_list_counts_the_outbox_of_the_last_day(admin_client, email_host):
+    email_host("shop", "locmem://")
+    for status_, attempts in [(Status.SENT, 1), (Status.SENT, 1), (Status.FAILED, 7)]:
+        stored(status_, attempts=attempts, routed_to="shop")
+    stored(Status.QUEUED, attempts=2, routed_to="shop")
+    stored(Status.QUEUED, attempts=0, routed_to="shop")  # Not retrying yet.
+    old = stored(Status.UNCERTAIN, routed_to="shop")
+    OutboxMessage.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - datetime.timedelta(days=2)
+    )
+    page = admin_client.get(reverse("admin:email_hosts_emailhost_changelist"))
+    assert "2 sent, 1 retrying, 1 failed" in page.content.decode()

@@ -53,12 +53,14 @@ def _statuses(database):
     return json.loads(output.splitlines()[-1])  # After shell's own notes.
 
 
-def _worker(database):
+def _worker(database, **settings_):
+    environment = process_environment(database=database, fernet_keys=KEYS)
+    environment["EMAIL_HOSTS_TEST_SETTINGS"] = json.dumps(settings_)
     return subprocess.Popen(
         [sys.executable, "-W", "error", "-m", "django", "db_worker",
          "--backend", "database", "--batch", "--no-startup-delay", "--no-reload"],
         cwd=ROOT,
-        env=process_environment(database=database, fernet_keys=KEYS),
+        env=environment,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -133,3 +135,16 @@ def test_a_real_rq_worker_on_redis_delivers_the_outbox(shared_database, smtp_ser
     assert worker.returncode == 0, worker.stderr
     assert _subjects(smtp_server) == sorted(f"Message {n}" for n in range(5))
     assert _statuses(shared_database) == ["sent"] * 5
+
+
+def test_a_rate_limit_holds_across_two_workers(shared_database, smtp_server):
+    _queue(shared_database, smtp_server.dsn(), count=12)
+    limits = {"shop": {"MESSAGES_PER_DAY": 5}}
+    workers = [
+        _worker(shared_database, EMAIL_HOSTS_RATE_LIMITS=limits) for _ in range(2)
+    ]
+    for worker in workers:
+        _out, errors = worker.communicate(timeout=120)
+        assert worker.returncode == 0, errors
+    assert len(smtp_server.envelopes) == 5
+    assert _statuses(shared_database) == ["queued"] * 7 + ["sent"] * 5

@@ -25,10 +25,15 @@ from email_hosts.outbox.claims import (
     release_abandoned,
 )
 from email_hosts.outbox.models import OutboxMessage, Status
+from email_hosts.outbox.rates import reserve
 from email_hosts.routing.table import build_table
 
 
 logger = logging.getLogger("email_hosts")
+
+
+class _Throttled(Exception):
+    """The relay asked to slow down: the messages left wait, not fail."""
 
 
 class _HostFailed(Exception):
@@ -80,6 +85,7 @@ def deliver(batch):
         except ImproperlyConfigured as exc:
             _retry_or_fail(_Attempt(row, [str(exc)]))
             continue
+        row.routed_to = key or ""
         groups.setdefault(key, []).append(_Attempt(row))
     sent = 0
     for key, attempts in groups.items():
@@ -102,7 +108,12 @@ def _route(table, row):
     return table.key_for(row.from_email) or row.fallback_key or None
 
 
-def _deliver_group(table, key, attempts):
+def _hosts_to_try(table, key, attempts):
+    """
+    Return the keys of the hosts to try for ``attempts``, in order: the
+    host ``key`` and its backups, without those another process found
+    failing a moment ago. Where there are none, put the messages off.
+    """
     if key is None:
         for attempt in attempts:
             attempt.reasons.append(
@@ -110,10 +121,30 @@ def _deliver_group(table, key, attempts):
                 f" the outbox has no fallback host; set EMAIL_HOSTS_FALLBACK."
             )
             _retry_or_fail(attempt)
-        return 0
+        return []
     chain = table.chain(key) or [key]
+    paused = status.paused(chain)
+    available = [current for current in chain if current not in paused]
+    if not available:
+        # Another process found them failing a moment ago: wait, and count
+        # no attempt, rather than every worker finding it out again.
+        until = min(paused.values())
+        for attempt in attempts:
+            _postpone(
+                attempt.row,
+                until,
+                f"{key!r} and its backups failed a moment ago; waiting until"
+                f" {until:%H:%M:%S %Z}.",
+            )
+    return available
+
+
+def _deliver_group(table, key, attempts):
+    available = _hosts_to_try(table, key, attempts)
+    if not available:
+        return 0  # _hosts_to_try() put them off.
     pending, sent = list(attempts), 0
-    for current in chain:
+    for current in available:
         if not pending:
             break
         if current in table.broken:
@@ -121,13 +152,20 @@ def _deliver_group(table, key, attempts):
         elif current not in table.hosts:
             reason = "No such email host. Add it in the admin or to EMAIL_HOSTS."
         else:
-            reason, count = _send_through(table.hosts[current], pending)
-            sent += count
-            if reason is None:
+            outcome = _send_through(table.hosts[current], pending)
+            sent += outcome.sent
+            if outcome.wait_until is not None:
+                # Throttled: the rest wait for this host, without an attempt.
+                for attempt in pending:
+                    _postpone(attempt.row, outcome.wait_until, outcome.reason)
+                return sent
+            if outcome.reason is None:
                 continue
+            reason = outcome.reason
+            status.record_send(current, ok=False, message=reason)
         for attempt in pending:
             attempt.reasons.append(f"{current!r}: {reason}")
-        if len(chain) > 1:
+        if len(available) > 1:
             logger.warning(
                 "Email host %r failed (%s); %d outbox message(s) left.",
                 current,
@@ -139,34 +177,59 @@ def _deliver_group(table, key, attempts):
     return sent
 
 
+@dataclasses.dataclass
+class _Outcome:
+    """How sending through one host went."""
+
+    sent: int = 0
+    #: Why the host failed, or None.
+    reason: str | None = None
+    #: Until when the host takes no more, if it is throttled.
+    wait_until: datetime.datetime | None = None
+
+
 def _send_through(host, pending):
     """
     Send ``pending`` through ``host`` over one connection, removing each
-    message once its fate is known. Return why the host failed (None if it
-    did not) and how many messages were sent.
+    message once its fate is known, as long as the host's rate limits let
+    it. Return an :class:`_Outcome`.
     """
     backend = backend_for(host)
-    sent = 0
+    outcome = _Outcome()
     try:
         try:
             backend.open()
         except (OSError, ImproperlyConfigured) as exc:
-            return _reason(exc, backend), 0
+            return _Outcome(reason=_reason(exc, backend))
         while pending:
             attempt = pending[0]
+            if full := reserve(host.key, len(attempt.row.pending_recipients)):
+                until, limit = full
+                outcome.wait_until = until
+                outcome.reason = (
+                    f"{host.key!r} sent its limit of {limit}; waiting until"
+                    f" {until:%H:%M:%S %Z}."
+                )
+                return outcome
             _mark(attempt.row, status=Status.SENDING)
             try:
-                outcome = _send_one(backend, attempt)
+                outcome.sent += _send_one(backend, attempt)
+            except _Throttled as throttled:
+                pause = conf.failed_host_pause() or conf.DEFAULT_THROTTLE_PAUSE
+                outcome.wait_until = timezone.now() + datetime.timedelta(seconds=pause)
+                outcome.reason = f"{host.key!r} asked to slow down: {throttled}"
+                status.record_send(host.key, ok=False, message=outcome.reason)
+                return outcome
             except _HostFailed as failure:
                 if attempt.row.status == Status.UNCERTAIN:
                     pending.pop(0)  # Never to another host: never twice.
-                return failure.reason, sent
+                outcome.reason = failure.reason
+                return outcome
             finally:
                 if attempt.row.status == Status.SENDING:
                     _mark(attempt.row, status=Status.CLAIMED)
             pending.pop(0)
-            sent += outcome
-        return None, sent
+        return outcome
     finally:
         with contextlib.suppress(OSError):
             backend.close()
@@ -176,7 +239,8 @@ def _send_one(backend, attempt):
     """
     Send one message; record what became of it and return 1 if the relay
     took it for some recipient. Raise ``_HostFailed`` if the message may
-    try another host, after recording it if it may not.
+    try another host, after recording it if it may not, and ``_Throttled``
+    if the relay asks to slow down.
     """
     row = attempt.row
     if not hasattr(backend, "send_bytes"):
@@ -191,6 +255,8 @@ def _send_one(backend, attempt):
     except smtplib.SMTPRecipientsRefused as exc:
         refused = exc.recipients
     except smtplib.SMTPResponseException as exc:
+        if failures.is_throttling(exc):
+            raise _Throttled(_relay_answer(exc.smtp_code, exc.smtp_error)) from exc
         if failures.is_transient(exc):
             raise _HostFailed(_reason(exc, backend)) from exc
         _finish(row, Status.FAILED, _relay_answer(exc.smtp_code, exc.smtp_error))
@@ -288,6 +354,7 @@ def _finish(row, status_, error, *, sent_through=""):
     row.save(
         update_fields=[
             "status",
+            "routed_to",
             "last_error",
             "attempts",
             "finished_at",
@@ -296,6 +363,24 @@ def _finish(row, status_, error, *, sent_through=""):
             "claimed_at",
             "pending_recipients",
             "refused_recipients",
+        ]
+    )
+
+
+def _postpone(row, until, reason):
+    """Queue a message again for ``until``, counting no attempt."""
+    row.status = Status.QUEUED
+    row.next_attempt_at = until
+    row.last_error = reason[:1000]
+    row.claimed_by, row.claimed_at = "", None
+    row.save(
+        update_fields=[
+            "status",
+            "routed_to",
+            "next_attempt_at",
+            "last_error",
+            "claimed_by",
+            "claimed_at",
         ]
     )
 
@@ -318,6 +403,7 @@ def _retry_or_fail(attempt):
     row.save(
         update_fields=[
             "status",
+            "routed_to",
             "last_error",
             "next_attempt_at",
             "attempts",

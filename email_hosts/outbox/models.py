@@ -46,6 +46,8 @@ class OutboxMessage(models.Model):
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt"))
     last_error = models.CharField(_("last error"), max_length=1000, blank=True)
+    #: The host its last attempt was for: ``host_key``, or its sender's.
+    routed_to = models.CharField(_("routed to"), max_length=100, blank=True)
     #: The host it last left through.
     sent_through = models.CharField(_("sent through"), max_length=100, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
@@ -63,6 +65,11 @@ class OutboxMessage(models.Model):
             ),
             models.Index(
                 fields=["status", "claimed_at"], name="email_hosts_outbox_claimed"
+            ),
+            models.Index(fields=["created_at"], name="email_hosts_outbox_created"),
+            # The host list's counts of the last day, per host.
+            models.Index(
+                fields=["routed_to", "created_at"], name="email_hosts_outbox_routed"
             ),
         ]
         permissions = [("view_message_body", _("Can view outbox message bodies"))]
@@ -86,3 +93,25 @@ class WorkerBeat(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class RateWindow(models.Model):
+    """What the outbox sent through a host in one minute, hour or day."""
+
+    key = models.CharField(max_length=100)
+    window = models.CharField(max_length=10)
+    starts_at = models.DateTimeField()
+    messages = models.PositiveIntegerField(default=0)
+    recipients = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("rate window")
+        verbose_name_plural = _("rate windows")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key", "window", "starts_at"], name="email_hosts_one_window"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.key} {self.window} {self.starts_at:%Y-%m-%d %H:%M}"

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from email_hosts import conf
 from email_hosts.outbox.models import OutboxMessage, Status
+from email_hosts.outbox.rates import forget_before
 from email_hosts.outbox.tasks import wake
 
 
@@ -64,4 +65,6 @@ def purge(*, now=None):
     deleted, _by_model = messages.filter(
         status__in=[Status.SENT, Status.CANCELLED], finished_at__lt=cutoff
     ).delete()
+    # The longest rate window is a day; older ones count nothing.
+    forget_before(now - datetime.timedelta(days=2))
     return deleted

@@ -12,7 +12,7 @@ from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.utils.module_loading import import_string
 
-from email_hosts import conf, failures
+from email_hosts import conf, failures, status
 from email_hosts.backends import backend_for, with_default_sender
 from email_hosts.exceptions import (
     DeliveryFailed,
@@ -88,6 +88,7 @@ class RoutingBackend(BaseEmailBackend):
         sender = table.hosts[key].default_from if key in table.hosts else ""
         pending = [with_default_sender(message, sender) for message in messages]
         sent, attempts, uncertain = 0, [], []
+        chain = _without_paused(chain)
         for position, current in enumerate(chain):
             rest = chain[position + 1 :]
             if current in table.broken:
@@ -185,6 +186,25 @@ class RoutingBackend(BaseEmailBackend):
                 reason,
                 pending,
             )
+
+
+def _without_paused(chain):
+    """
+    Return ``chain`` without the hosts another process found failing a
+    moment ago (``EMAIL_HOSTS_FAILED_HOST_PAUSE``), unless that leaves none:
+    then every host is tried, since this send has nowhere else to wait.
+    """
+    if len(chain) < 2:
+        return chain  # Nothing to skip to; no query.
+    paused = status.paused(chain)
+    available = [key for key in chain if key not in paused]
+    if paused and available:
+        logger.info(
+            "Skipping paused email host(s) %s for %r.",
+            ", ".join(map(repr, sorted(paused))),
+            available[0],
+        )
+    return available or chain
 
 
 def _close_quietly(backend):
