@@ -16,7 +16,7 @@ from django.utils import timezone
 from email_hosts.models import HostStatus
 from email_hosts.outbox import OutboxBackend
 from email_hosts.outbox.claims import claim_due, release_abandoned
-from email_hosts.outbox.delivery import deliver_due
+from email_hosts.outbox.delivery import deliver, deliver_due
 from email_hosts.outbox.models import OutboxMessage, Status
 from tests.conftest import PASSWORD, REFUSED_RECIPIENT
 
@@ -251,3 +251,17 @@ def test_a_mailers_entry_queues_through_its_host(email_host, smtp_server):
         assert message.send(using="shop") == 1
     assert only_message().host_key == "shop"
     assert len(smtp_server.envelopes) == 1
+
+
+@override_settings(EMAIL_HOSTS_OUTBOX={"TASK_BACKEND": "database"})
+def test_a_message_taken_back_from_a_slow_worker_is_not_sent_by_it(
+    email_host, smtp_server
+):
+    email_host("shop", smtp_server.dsn())
+    send(OutboxBackend(host="shop"))  # Queued for a worker yet to come.
+    [row] = claim_due("slow-worker", limit=1)
+    # After CLAIM_SECONDS, another run took it back: it is that run's now.
+    OutboxMessage.objects.update(claimed_by="another-worker")
+    deliver([row])
+    assert smtp_server.envelopes == []
+    assert OutboxMessage.objects.get().claimed_by == "another-worker"

@@ -80,6 +80,7 @@ def deliver(batch):
     table = build_table()
     groups = {}
     for row in batch:
+        row.claim = row.claimed_by  # Every write checks the claim still holds.
         try:
             key = _route(table, row)
         except ImproperlyConfigured as exc:
@@ -211,7 +212,9 @@ def _send_through(host, pending):
                     f" {until:%H:%M:%S %Z}."
                 )
                 return outcome
-            _mark(attempt.row, status=Status.SENDING)
+            if not _mark(attempt.row, status=Status.SENDING):
+                pending.pop(0)  # Another run took it back; it is theirs now.
+                continue
             try:
                 outcome.sent += _send_one(backend, attempt)
             except _Throttled as throttled:
@@ -340,8 +343,21 @@ def _relay_answer(code, answer):
 
 
 def _mark(row, *, status):
-    OutboxMessage.objects.filter(pk=row.pk).update(status=status)
+    """Set the status of a message this run holds; return False if it lost it."""
     row.status = status
+    return _save(row, ["status"])
+
+
+def _save(row, fields):
+    """
+    Write ``fields`` of ``row``, unless another run took the message back
+    (after ``CLAIM_SECONDS``): then write nothing and return False.
+    """
+    return bool(
+        OutboxMessage.objects.filter(pk=row.pk, claimed_by=row.claim).update(
+            **{field: getattr(row, field) for field in fields}
+        )
+    )
 
 
 def _finish(row, status_, error, *, sent_through=""):
@@ -351,8 +367,9 @@ def _finish(row, status_, error, *, sent_through=""):
     row.finished_at = timezone.now()
     row.sent_through = sent_through or row.sent_through
     row.claimed_by, row.claimed_at = "", None
-    row.save(
-        update_fields=[
+    _save(
+        row,
+        [
             "status",
             "routed_to",
             "last_error",
@@ -363,7 +380,7 @@ def _finish(row, status_, error, *, sent_through=""):
             "claimed_at",
             "pending_recipients",
             "refused_recipients",
-        ]
+        ],
     )
 
 
@@ -373,15 +390,16 @@ def _postpone(row, until, reason):
     row.next_attempt_at = until
     row.last_error = reason[:1000]
     row.claimed_by, row.claimed_at = "", None
-    row.save(
-        update_fields=[
+    _save(
+        row,
+        [
             "status",
             "routed_to",
             "next_attempt_at",
             "last_error",
             "claimed_by",
             "claimed_at",
-        ]
+        ],
     )
 
 
@@ -400,8 +418,9 @@ def _retry_or_fail(attempt):
     )
     row.attempts += 1
     row.claimed_by, row.claimed_at = "", None
-    row.save(
-        update_fields=[
+    _save(
+        row,
+        [
             "status",
             "routed_to",
             "last_error",
@@ -412,5 +431,5 @@ def _retry_or_fail(attempt):
             "pending_recipients",
             "refused_recipients",
             "sent_through",
-        ]
+        ],
     )
