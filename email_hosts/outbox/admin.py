@@ -7,7 +7,7 @@ from django.utils.translation import ngettext
 
 from email_hosts.fields import UndecryptableValue
 from email_hosts.outbox import operations
-from email_hosts.outbox.models import OutboxMessage
+from email_hosts.outbox.models import OutboxMessage, Status
 
 
 BODY_PERMISSION = "email_hosts.view_message_body"
@@ -18,13 +18,11 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     list_display = [
         "__str__",
         "status",
-        "from_email",
         "recipient_list",
         "host",
         "attempts",
-        "next_attempt_at",
+        "next_attempt",
         "last_error",
-        "created_at",
     ]
     list_filter = ["status", "host_key", "sent_through"]
     search_fields = ["message_id", "from_email"]
@@ -40,7 +38,7 @@ class OutboxMessageAdmin(admin.ModelAdmin):
         "host",
         "sent_through",
         "attempts",
-        "next_attempt_at",
+        "next_attempt",
         "last_error",
         "created_at",
         "finished_at",
@@ -53,6 +51,11 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     @admin.display(description=_("recipients"))
     def recipient_list(self, obj):
         return ", ".join(obj.recipients)
+
+    @admin.display(description=_("next attempt"), ordering="next_attempt_at")
+    def next_attempt(self, obj):
+        # Only a queued message has one; for the others it says nothing.
+        return obj.next_attempt_at if obj.status == Status.QUEUED else "–"
 
     @admin.display(description=_("host"), ordering="host_key")
     def host(self, obj):
