@@ -9,6 +9,7 @@ so that both sides see the same machine state. Run with python bench/run.py
 
 import argparse
 import dataclasses
+import math
 import os
 import platform
 import random
@@ -46,11 +47,12 @@ if os.environ.get("BENCH_DB") == "postgresql":
     _create_postgresql_database()
 django.setup()
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.mail import EmailMessage, send_mail
 from django.core.mail.backends import smtp
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 from speckenv_django import django_email_url
@@ -59,6 +61,9 @@ from email_hosts import fields, hosts, pool
 from email_hosts.backends import get_connection, parse_conf
 from email_hosts.fields import fernet
 from email_hosts.models import EmailHost
+from email_hosts.outbox import OutboxBackend, tasks
+from email_hosts.outbox.delivery import deliver_due
+from email_hosts.outbox.models import OutboxMessage
 from tests.conftest import _make_authority, free_port, free_ports
 
 
@@ -690,6 +695,117 @@ def measure_scale(quick):
     )
 
 
+def _queue_for_a_worker(messages):
+    """Put ``messages`` in the outbox for host 'shop', enqueueing no run."""
+    OutboxMessage.objects.all().delete()
+    dummy = {"BACKEND": f"{settings.TASKS_MODULE}.backends.dummy.DummyBackend"}
+    with override_settings(TASKS={"default": dummy}), transaction.atomic():
+        OutboxBackend(host="shop").send_messages(messages)
+
+
+def _worker_pairs(batch, django_backend, rounds):
+    """Time one worker run against Django sending ``batch`` directly, in turns."""
+    pairs = []
+    for round_number in range(rounds):
+        _queue_for_a_worker(batch)
+        timed = [
+            lambda: deliver_due(),  # noqa: PLW0108 -- timed as called
+            lambda: django_backend.send_messages(batch),
+        ]
+        if round_number % 2:
+            timed.reverse()
+        times = [per_call(function, 1) for function in timed]
+        pairs.append(tuple(times) if round_number % 2 == 0 else tuple(reversed(times)))
+    return Comparison.of(pairs)
+
+
+def measure_outbox(quick):
+    """
+    The outbox: what send_mail() through it costs a request (an INSERT of
+    the message and one of the task, in the request's transaction) against
+    a direct send to a relay 10 ms away; and a worker's pace against Django
+    sending the same messages itself, on loopback and 10 ms away.
+    """
+    directory = Path(tempfile.mkdtemp(prefix="email-hosts-bench-"))
+    authority, _system_cas = _trust_test_ca_beside_the_system(directory)
+    relay, (port, far_port, _stats_port) = start_tls_relay(
+        authority.server_chain_path, delay_ms=5
+    )
+    rounds = 5 if quick else 9
+    vendor = connection.vendor
+    message = EmailMessage("Hi", "Hello", "shop@example.com", ["to@example.net"])
+    outbox = OutboxBackend(host="shop")
+    queue = {"BACKEND": "django_tasks_db.DatabaseBackend"}
+
+    def send_in_a_request():
+        with transaction.atomic():  # As ATOMIC_REQUESTS has it.
+            send_mail("Hi", "Hello", "shop@example.com", ["a@b.net"], connection=outbox)
+
+    try:
+        _seed(10, f"submission://user:password@127.0.0.1:{port}?timeout=5")
+        with override_settings(TASKS={"default": queue}), _django_settings(far_port):
+            comparison = alternate(
+                send_in_a_request,
+                lambda: send_mail("Hi", "Hello", "shop@example.com", ["a@b.net"]),
+                calls=10 if quick else 40,
+                rounds=rounds,
+                timer=per_call_after_idle,
+            )
+        yield Row(
+            f"outbox: send_mail() in a request ({vendor}) vs direct, 10 ms away",
+            _us(comparison.ours),
+            _us(comparison.baseline),
+            1 / comparison.ratio,
+            "< 2 ms",
+            met=comparison.ours < 0.002,
+        )
+
+        def send_first_in_its_window():
+            tasks._Window.ends = -math.inf  # As if no mail came this second.
+            send_in_a_request()
+
+        with override_settings(TASKS={"default": queue}), _django_settings(far_port):
+            comparison = alternate(
+                send_first_in_its_window,
+                lambda: send_mail("Hi", "Hello", "shop@example.com", ["a@b.net"]),
+                calls=10 if quick else 40,
+                rounds=rounds,
+                timer=per_call_after_idle,
+            )
+        yield Row(
+            f"outbox: the same, each send first in its second ({vendor})",
+            _us(comparison.ours),
+            _us(comparison.baseline),
+            1 / comparison.ratio,
+            "info",
+            met=True,
+        )
+        with _django_settings(port):
+            yield speed_row(
+                f"outbox: worker ({vendor}), TLS relay on loopback vs Django",
+                _worker_pairs(
+                    [message] * (200 if quick else 1000), smtp.EmailBackend(), rounds
+                ),
+                floor=0.8,
+            )
+        EmailHost.objects.filter(key="shop").update(
+            dsn=f"submission://user:password@127.0.0.1:{far_port}?timeout=5"
+        )
+        with _django_settings(far_port):
+            yield speed_row(
+                f"outbox: worker ({vendor}), TLS relay 10 ms away vs Django",
+                _worker_pairs(
+                    [message] * (50 if quick else 200), smtp.EmailBackend(), rounds
+                ),
+                floor=0.8,
+            )
+    finally:
+        OutboxMessage.objects.all().delete()
+        pool.close_all()
+        relay.terminate()
+        relay.wait()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument(
@@ -711,6 +827,7 @@ def main():
             *measure_admin(arguments.quick),
         ]
     )
+    rows += measure_outbox(arguments.quick)
     rows += measure_cold_resolve(arguments.quick)
     rows += measure_scale(arguments.quick)
     if not arguments.database_only:

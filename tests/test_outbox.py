@@ -5,16 +5,18 @@ and never sending a message twice.
 """
 
 import datetime
+import math
 
 import django
 import pytest
+from django.apps import apps
 from django.core import mail
 from django.db import connection, transaction
 from django.test import override_settings
 from django.utils import timezone
 
 from email_hosts.models import HostStatus
-from email_hosts.outbox import OutboxBackend
+from email_hosts.outbox import OutboxBackend, tasks
 from email_hosts.outbox.claims import claim_due, release_abandoned
 from email_hosts.outbox.delivery import deliver, deliver_due
 from email_hosts.outbox.models import OutboxMessage, Status
@@ -265,3 +267,53 @@ def test_a_message_taken_back_from_a_slow_worker_is_not_sent_by_it(
     deliver([row])
     assert smtp_server.envelopes == []
     assert OutboxMessage.objects.get().claimed_by == "another-worker"
+
+
+@pytest.fixture
+def fresh_window():
+    tasks._Window.ends, tasks._Window.deferred = -math.inf, False
+    yield
+    tasks._Window.ends, tasks._Window.deferred = -math.inf, False
+
+
+def queued_runs():
+    results = apps.get_model("django_tasks_database", "DBTaskResult")
+    return sorted(results.objects.values_list("run_after", flat=True), key=str)
+
+
+@override_settings(EMAIL_HOSTS_OUTBOX={"TASK_BACKEND": "database"})
+def test_a_burst_of_mail_enqueues_one_run_now_and_one_after_it(
+    email_host, fresh_window
+):
+    email_host("shop", "locmem://")
+    for _ in range(5):
+        send(OutboxBackend(host="shop"))
+    runs = queued_runs()
+    assert len(runs) == 2
+    # django-tasks-db stores "as soon as possible" as the year 9999.
+    [deferred] = [run_after for run_after in runs if run_after.year < 9999]
+    assert timezone.now() < deferred <= timezone.now() + datetime.timedelta(seconds=1)
+
+
+@override_settings(EMAIL_HOSTS_OUTBOX={"TASK_BACKEND": "database"})
+def test_the_run_rolls_back_with_the_mail_in_the_same_database(
+    email_host, fresh_window
+):
+    email_host("shop", "locmem://")
+    with pytest.raises(ZeroDivisionError), transaction.atomic():
+        send(OutboxBackend(host="shop"))
+        assert len(queued_runs()) == 1  # In the caller's transaction.
+        1 / 0  # noqa: B018
+    assert queued_runs() == []
+
+
+@override_settings(EMAIL_HOSTS_OUTBOX={"TASK_BACKEND": "database"})
+def test_a_thousand_messages_in_one_call_are_all_stored_as_sent(email_host):
+    email_host("shop", "locmem://")
+    assert send(OutboxBackend(host="shop"), count=1000) == 1000
+    rows = OutboxMessage.objects.all()
+    assert rows.count() == 1000
+    row = rows.order_by("pk").first()
+    assert row.created_at <= timezone.now()
+    assert b"Subject: Message " in row.message
+    assert (row.recipients, row.status) == (["you@example.net"], Status.QUEUED)

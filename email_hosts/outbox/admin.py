@@ -26,7 +26,6 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status", "host_key", "sent_through"]
     search_fields = ["message_id", "from_email"]
-    date_hierarchy = "created_at"
     show_full_result_count = False
     actions = ["retry_now", "resend", "cancel"]
     fields = [

@@ -26,6 +26,7 @@ from email_hosts.outbox.claims import (
 )
 from email_hosts.outbox.models import OutboxMessage, Status
 from email_hosts.outbox.rates import reserve
+from email_hosts.outbox.statements import update_claimed
 from email_hosts.routing.table import build_table
 
 
@@ -196,7 +197,7 @@ def _send_through(host, pending):
     it. Return an :class:`_Outcome`.
     """
     backend = backend_for(host)
-    outcome = _Outcome()
+    outcome, previous = _Outcome(), None
     try:
         try:
             backend.open()
@@ -212,9 +213,13 @@ def _send_through(host, pending):
                     f" {until:%H:%M:%S %Z}."
                 )
                 return outcome
-            if not _mark(attempt.row, status=Status.SENDING):
+            if not _mark_sending(attempt.row, after=previous):
                 pending.pop(0)  # Another run took it back; it is theirs now.
                 continue
+            # Its outcome is written with the next message's mark: one
+            # statement a message. Until then it stays "sending", so a
+            # worker killed in between leaves it uncertain, never resent.
+            attempt.row.defer_writes, previous = True, attempt.row
             try:
                 outcome.sent += _send_one(backend, attempt)
             except _Throttled as throttled:
@@ -231,9 +236,16 @@ def _send_through(host, pending):
             finally:
                 if attempt.row.status == Status.SENDING:
                     _mark(attempt.row, status=Status.CLAIMED)
+                if attempt.row.status != Status.SENT:
+                    # It leaves this loop: to another host, or a retry.
+                    attempt.row.defer_writes = False
+                    _flush(attempt.row)
             pending.pop(0)
         return outcome
     finally:
+        if previous is not None:
+            previous.defer_writes = False
+            _flush(previous)
         with contextlib.suppress(OSError):
             backend.close()
 
@@ -351,13 +363,43 @@ def _mark(row, *, status):
 def _save(row, fields):
     """
     Write ``fields`` of ``row``, unless another run took the message back
-    (after ``CLAIM_SECONDS``): then write nothing and return False.
+    (after ``CLAIM_SECONDS``): then write nothing and return False. A row
+    that defers its writes keeps them for :func:`_mark_sending` instead.
     """
-    return bool(
-        OutboxMessage.objects.filter(pk=row.pk, claimed_by=row.claim).update(
-            **{field: getattr(row, field) for field in fields}
-        )
-    )
+    row.unsaved = getattr(row, "unsaved", set()) | set(fields)
+    if getattr(row, "defer_writes", False):
+        return True
+    return _flush(row)
+
+
+def _flush(row):
+    """Write what ``row`` kept back; return False if its claim was lost."""
+    fields, row.unsaved = getattr(row, "unsaved", set()), set()
+    if not fields:
+        return True
+    return update_claimed(row.claim, {row.pk: _values(row, fields)}) == 1
+
+
+def _mark_sending(row, *, after):
+    """
+    Mark ``row`` as being sent, writing what the message sent before it
+    (``after``) kept back in the same statement. Return False if another
+    run took ``row`` back.
+    """
+    row.status = Status.SENDING
+    if after is None or not getattr(after, "unsaved", None):
+        return _save(row, ["status"])
+    fields, after.unsaved = after.unsaved, set()
+    changes = {after.pk: _values(after, fields), row.pk: {"status": row.status}}
+    if update_claimed(row.claim, changes) == 2:
+        return True
+    return OutboxMessage.objects.filter(
+        pk=row.pk, claimed_by=row.claim, status=Status.SENDING
+    ).exists()
+
+
+def _values(row, fields):
+    return {name: getattr(row, name) for name in fields}
 
 
 def _finish(row, status_, error, *, sent_through=""):

@@ -1,8 +1,16 @@
 """The outbox's task on Django's tasks framework, and how it is enqueued."""
 
+import datetime
+import functools
 import logging
+import math
+import threading
+import time
 
+from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
+from django.db import router, transaction
+from django.utils import timezone
 
 from email_hosts import conf
 from email_hosts.outbox.delivery import deliver_due
@@ -31,10 +39,10 @@ def deliver_outbox():
 
 def wake(run_after=None):
     """
-    Enqueue a delivery run on ``EMAIL_HOSTS_OUTBOX['TASK_BACKEND']`` and
-    its ``QUEUE_NAME``, or with
-    ``run_after`` (a datetime) one at that time, where the backend can defer
-    tasks; where it cannot, the next run finds the message due.
+    Enqueue a delivery run on ``EMAIL_HOSTS_OUTBOX['TASK_BACKEND']`` and its
+    ``QUEUE_NAME``, or with ``run_after`` (a datetime) one at that time,
+    where the backend can defer tasks; where it cannot, the next run finds
+    the message due.
     """
     options = conf.outbox()
     alias = options.TASK_BACKEND
@@ -44,3 +52,57 @@ def wake(run_after=None):
             return
         deliver = deliver.using(run_after=run_after)
     deliver.enqueue()
+
+
+class _Window:
+    """The runs this process enqueued for new mail in the current second."""
+
+    lock = threading.Lock()
+    ends = -math.inf
+    deferred = False
+
+
+#: Seconds in which a process enqueues at most two runs for new mail: one
+#: at once, and one at the window's end for what the first may miss.
+COALESCE_SECONDS = 1.0
+
+
+def wake_for_new_mail(*, using):
+    """
+    Have new mail, being committed on database ``using``, delivered: with a
+    run now, unless one was enqueued less than :data:`COALESCE_SECONDS` ago,
+    then with one at the end of that window, once; a burst of sends costs
+    two runs, not one each. Where the task queue lives in the same database
+    (django-tasks-db), the run is enqueued in the caller's transaction, so
+    that it commits, or rolls back, with the mail.
+    """
+    backend = task_backends[conf.outbox().TASK_BACKEND]
+    enqueue = functools.partial(transaction.on_commit, using=using, robust=True)
+    if _queues_in(backend, using):
+        enqueue = _call_now
+    if not backend.supports_defer:
+        enqueue(wake)  # Nothing to coalesce with (the immediate backend).
+        return
+    with _Window.lock:
+        now = time.monotonic()
+        if now >= _Window.ends:
+            _Window.ends, _Window.deferred = now + COALESCE_SECONDS, False
+            run_after = None
+        elif not _Window.deferred:
+            _Window.deferred = True
+            run_after = timezone.now() + datetime.timedelta(seconds=_Window.ends - now)
+        else:
+            return
+    enqueue(functools.partial(wake, run_after=run_after))
+
+
+def _call_now(function):
+    function()
+
+
+def _queues_in(backend, using):
+    """Return whether ``backend`` is django-tasks-db storing tasks in ``using``."""
+    if type(backend).__module__.partition(".")[0] != "django_tasks_db":
+        return False
+    results = apps.get_model("django_tasks_database", "DBTaskResult")
+    return router.db_for_write(results) == using

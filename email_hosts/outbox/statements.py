@@ -1,0 +1,74 @@
+"""
+The outbox's two statements that run for every message, in SQL of their
+own: Django's ORM costs more than the database's round trip for them, and
+they decide how fast a request queues mail and a worker sends it (see the
+outbox's figures in docs/performance.rst). Values go through each field's
+own preparation, so they are stored exactly as the ORM would store them.
+"""
+
+from django.db import connections, router
+
+from email_hosts.outbox.models import OutboxMessage
+
+
+def insert(rows):
+    """Insert ``rows`` (unsaved ``OutboxMessage`` objects), in batches the database takes."""
+    meta = OutboxMessage._meta
+    connection = connections[router.db_for_write(OutboxMessage)]
+    quote = connection.ops.quote_name
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    columns = ", ".join(quote(field.column) for field in fields)
+    placeholders = f"({', '.join('%s' for _field in fields)})"
+    size = max(1, connection.ops.bulk_batch_size(fields, rows))
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), size):
+            batch = rows[start : start + size]
+            params = []
+            for row in batch:
+                for field in fields:
+                    field.pre_save(row, add=True)  # created_at: auto_now_add.
+                    params.append(
+                        field.get_db_prep_save(getattr(row, field.attname), connection)
+                    )
+            cursor.execute(
+                f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES"
+                f" {', '.join(placeholders for _row in batch)}",
+                params,
+            )
+
+
+def update_claimed(claim, changes):
+    """
+    Write ``changes`` ({pk: {field: value}}) to the messages still claimed
+    by ``claim``, in one UPDATE; return how many rows it wrote. In SQL of its
+    own: the ORM's expressions for two rows at once cost a worker more than
+    the relay's round trips.
+    """
+    meta = OutboxMessage._meta
+    connection = connections[router.db_for_write(OutboxMessage)]
+    quote = connection.ops.quote_name
+    pk_column = quote(meta.pk.column)
+    assignments, params = [], []
+    for name in sorted(set().union(*changes.values())):
+        field = meta.get_field(name)
+        column = quote(field.column)
+        cases = [
+            (pk, field.get_db_prep_save(values[name], connection))
+            for pk, values in changes.items()
+            if name in values
+        ]
+        if len(changes) == 1:
+            assignments.append(f"{column} = %s")
+            params.append(cases[0][1])
+            continue
+        whens = " ".join("WHEN %s THEN %s" for _case in cases)
+        assignments.append(f"{column} = CASE {pk_column} {whens} ELSE {column} END")
+        params.extend(value for case in cases for value in case)
+    keys = ", ".join("%s" for _pk in changes)
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {', '.join(assignments)}"
+        f" WHERE {pk_column} IN ({keys}) AND {quote('claimed_by')} = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *changes, claim])
+        return cursor.rowcount
