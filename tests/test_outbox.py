@@ -6,14 +6,16 @@ and never sending a message twice.
 
 import datetime
 import math
+import sys
 
 import django
 import pytest
 from django.apps import apps
 from django.core import mail
 from django.db import connection, transaction
-from django.test import override_settings
+from django.test import RequestFactory, override_settings
 from django.utils import timezone
+from django.views.debug import ExceptionReporter
 
 from email_hosts.models import HostStatus
 from email_hosts.outbox import OutboxBackend, tasks
@@ -24,6 +26,8 @@ from tests.conftest import PASSWORD, REFUSED_RECIPIENT
 
 
 pytestmark = pytest.mark.django_db(transaction=True)
+RESET_TOKEN = "Mg-" + "a-secret-reset-token"
+RESET_BODY = f"Reset: https://example.com/reset/{RESET_TOKEN}/"
 
 
 def send(backend, *, count=1, to=("you@example.net",), **fields):
@@ -317,3 +321,21 @@ def test_a_thousand_messages_in_one_call_are_all_stored_as_sent(email_host):
     assert row.created_at <= timezone.now()
     assert b"Subject: Message " in row.message
     assert (row.recipients, row.status) == (["you@example.net"], Status.QUEUED)
+
+
+@override_settings(DEBUG=False, ADMINS=["ops@example.com"])
+def test_an_error_report_of_a_failed_send_shows_no_message(email_host):
+    email_host("shop", "locmem://")
+    # The report shows this frame's locals and source too: neither holds it.
+    reset = mail.EmailMessage("Reset", RESET_BODY, to=["you@example.net"])
+    broken = mail.EmailMessage("Hi", "Hi", to=["bad\nto@x.net"])
+    try:
+        OutboxBackend(host="shop").send_messages([reset, broken])
+    except ValueError:
+        exc_info = sys.exc_info()
+    else:
+        pytest.fail("An address with a newline was accepted.")
+    reporter = ExceptionReporter(RequestFactory().get("/"), *exc_info)
+    report = reporter.get_traceback_html() + reporter.get_traceback_text()
+    assert "send_messages" in report
+    assert RESET_TOKEN not in report

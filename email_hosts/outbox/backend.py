@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import router, transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from email_hosts import conf, hosts
 from email_hosts.backends import with_default_sender
@@ -34,6 +35,8 @@ class OutboxBackend(BaseEmailBackend):
         self.host = host
         self.fallback = conf.routing_fallback() if fallback is _UNSET else fallback
 
+    # Messages carry password-reset links: error reports show none of them.
+    @sensitive_variables()
     def send_messages(self, email_messages):
         """Store the messages and return how many the outbox accepted."""
         now = timezone.now()

@@ -14,6 +14,7 @@ import smtplib
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMessage
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from email_hosts import conf, failures, status
 from email_hosts.backends import backend_for
@@ -73,6 +74,9 @@ def deliver_due(*, on_retry_scheduled=None):
     return sent
 
 
+# Hides every frame below (the messages, the host's password) from error
+# reports of a failed run.
+@sensitive_variables()
 def deliver(batch):
     """
     Deliver claimed messages, grouped by the host each leaves through.

@@ -12,8 +12,9 @@ from django.core.mail.message import sanitize_address
 class Rendered:
     from_email: str
     recipients: list
-    message: bytes
-    message_id: str
+    #: Out of the repr: it may hold a password-reset link.
+    message: bytes = dataclasses.field(repr=False)
+    message_id: str = ""
 
 
 # Django >= 6.0 prepares addresses in the backend; prep_address() uses no
