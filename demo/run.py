@@ -1,7 +1,9 @@
 """
 `make demo`: migrate, create the demo admin and hosts, start three local
 relays that print what they receive, send one message per sender domain
-through RoutingBackend (one of them by way of a backup), then serve the admin. Ctrl-C stops everything.
+through RoutingBackend (one of them by way of a backup), queue one in the
+outbox for a worker (django-tasks-db's db_worker, which keeps running beside
+the site), then serve the admin. Ctrl-C stops everything.
 
 ``python demo/run.py --once`` stops after the sample messages.
 """
@@ -83,6 +85,37 @@ def send_samples():
         )
 
 
+def queue_and_deliver_a_sample():
+    """Queue one message in the outbox, then let a worker deliver it."""
+    from django.core.mail import send_mail  # noqa: PLC0415
+    from django.core.management import call_command  # noqa: PLC0415
+
+    from email_hosts.outbox import OutboxBackend  # noqa: PLC0415
+
+    print("Queueing as Club <club@example.org> in the outbox ...", flush=True)
+    send_mail(
+        "Queued in the outbox",
+        "Hello from the demo's outbox.",
+        "Club <club@example.org>",
+        ["you@example.net"],
+        connection=OutboxBackend(host="club"),
+    )
+    print("A worker delivers it (manage.py db_worker) ...", flush=True)
+    call_command(
+        "db_worker", batch=True, startup_delay=False, reload=False, verbosity=0
+    )
+
+
+def start_worker():
+    """Run manage.py db_worker beside the site, for mail the admin queues."""
+    import subprocess  # noqa: PLC0415
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "django", "db_worker", "--no-reload"],
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+
+
 def main(*, once=False):
     import django  # noqa: PLC0415 -- after DJANGO_SETTINGS_MODULE is set
 
@@ -90,10 +123,13 @@ def main(*, once=False):
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     create_demo_data()
     controllers = start_relays()
+    worker = None
     try:
         send_samples()
+        queue_and_deliver_a_sample()
         if once:
             return
+        worker = start_worker()
         from django.core.management import call_command  # noqa: PLC0415
 
         print(
@@ -107,6 +143,9 @@ def main(*, once=False):
     except KeyboardInterrupt:
         pass
     finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait()
         for controller in controllers:
             controller.stop()
 
