@@ -8,10 +8,13 @@ from django.utils import timezone
 from email_hosts import conf
 from email_hosts.outbox.models import OutboxMessage, Status
 from email_hosts.outbox.rates import forget_before
-from email_hosts.outbox.tasks import wake
 
 
 def _after_commit(queryset):
+    # Only here: the admin imports this module, also on sites without the
+    # tasks framework, which have no outbox messages to act on.
+    from email_hosts.outbox.tasks import wake  # noqa: PLC0415
+
     transaction.on_commit(wake, using=queryset.db, robust=True)
 
 
