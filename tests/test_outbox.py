@@ -339,3 +339,16 @@ def test_an_error_report_of_a_failed_send_shows_no_message(email_host):
     report = reporter.get_traceback_html() + reporter.get_traceback_text()
     assert "send_messages" in report
     assert RESET_TOKEN not in report
+
+
+@override_settings(EMAIL_HOSTS_OUTBOX={"TASK_BACKEND": "database"})
+def test_a_rolled_back_send_leaves_the_later_run_to_the_next_send(
+    email_host, fresh_window
+):
+    email_host("shop", "locmem://")
+    send(OutboxBackend(host="shop"))  # The run now.
+    with pytest.raises(ZeroDivisionError), transaction.atomic():
+        send(OutboxBackend(host="shop"))
+        1 / 0  # noqa: B018
+    send(OutboxBackend(host="shop"))  # Its later run must still come.
+    assert len(queued_runs()) == 2

@@ -2,7 +2,6 @@
 
 import datetime
 import functools
-import logging
 import math
 import threading
 import time
@@ -26,9 +25,6 @@ except ImportError:  # Django < 6.0
             "The outbox needs Django's tasks framework, which Django 5.2 lacks:"
             " install django-email-hosts[outbox] for the django-tasks backport."
         ) from None
-
-
-logger = logging.getLogger("email_hosts")
 
 
 @task
@@ -73,8 +69,8 @@ def wake_for_new_mail(*, using):
     run now, unless one was enqueued less than :data:`COALESCE_SECONDS` ago,
     then with one at the end of that window, once; a burst of sends costs
     two runs, not one each. Where the task queue lives in the same database
-    (django-tasks-db), the run is enqueued in the caller's transaction, so
-    that it commits, or rolls back, with the mail.
+    (django-tasks-db), the first run is enqueued in the caller's transaction,
+    so that it commits, or rolls back, with the mail; the others on commit.
     """
     backend = task_backends[conf.outbox().TASK_BACKEND]
     enqueue = functools.partial(transaction.on_commit, using=using, robust=True)
@@ -85,15 +81,30 @@ def wake_for_new_mail(*, using):
         return
     with _Window.lock:
         now = time.monotonic()
-        if now >= _Window.ends:
+        first = now >= _Window.ends
+        if first:
             _Window.ends, _Window.deferred = now + COALESCE_SECONDS, False
-            run_after = None
-        elif not _Window.deferred:
-            _Window.deferred = True
-            run_after = timezone.now() + datetime.timedelta(seconds=_Window.ends - now)
-        else:
+        elif _Window.deferred:
             return
-    enqueue(functools.partial(wake, run_after=run_after))
+        ends = _Window.ends
+    if first:
+        enqueue(wake)
+        return
+    run_after = timezone.now() + datetime.timedelta(seconds=ends - now)
+    # On commit, whatever the backend: the window counts its deferred run
+    # only once it exists, so a rolled-back send leaves it to the next.
+    transaction.on_commit(
+        functools.partial(_wake_at_window_end, run_after, ends),
+        using=using,
+        robust=True,
+    )
+
+
+def _wake_at_window_end(run_after, ends):
+    wake(run_after=run_after)
+    with _Window.lock:
+        if _Window.ends == ends:
+            _Window.deferred = True
 
 
 def _call_now(function):
