@@ -87,19 +87,20 @@ def send_samples():
 
 def queue_and_deliver_a_sample():
     """Queue one message in the outbox, then let a worker deliver it."""
-    from django.core.mail import send_mail  # noqa: PLC0415
+    from django.core.mail import EmailMessage  # noqa: PLC0415
     from django.core.management import call_command  # noqa: PLC0415
 
     from email_hosts.outbox import OutboxBackend  # noqa: PLC0415
 
     print("Queueing as Club <club@example.org> in the outbox ...", flush=True)
-    send_mail(
+    message = EmailMessage(
         "Queued in the outbox",
         "Hello from the demo's outbox.",
         "Club <club@example.org>",
         ["you@example.net"],
-        connection=OutboxBackend(host="club"),
     )
+    # send_messages(): Django 6.1 deprecates send_mail(connection=...).
+    OutboxBackend(host="club").send_messages([message])
     print("A worker delivers it (manage.py db_worker) ...", flush=True)
     call_command(
         "db_worker", batch=True, startup_delay=False, reload=False, verbosity=0
