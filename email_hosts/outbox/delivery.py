@@ -406,47 +406,45 @@ def _values(row, fields):
     return {name: getattr(row, name) for name in fields}
 
 
-def _finish(row, status_, error, *, sent_through=""):
-    row.status = status_
-    row.last_error = error[:1000]
-    row.attempts += 1
-    row.finished_at = timezone.now()
-    row.sent_through = sent_through or row.sent_through
+def _release(row, status_, error, **changes):
+    """
+    Let go of a message this run held: in ``status_``, with ``error`` as its
+    last error and ``changes`` to its other fields, in one write.
+    """
+    row.status, row.last_error = status_, error[:1000]
     row.claimed_by, row.claimed_at = "", None
+    for name, value in changes.items():
+        setattr(row, name, value)
     _save(
         row,
         [
             "status",
-            "routed_to",
             "last_error",
-            "attempts",
-            "finished_at",
-            "sent_through",
             "claimed_by",
             "claimed_at",
+            "routed_to",
+            "sent_through",
             "pending_recipients",
             "refused_recipients",
+            *changes,
         ],
+    )
+
+
+def _finish(row, status_, error, *, sent_through=""):
+    _release(
+        row,
+        status_,
+        error,
+        attempts=row.attempts + 1,
+        finished_at=timezone.now(),
+        sent_through=sent_through or row.sent_through,
     )
 
 
 def _postpone(row, until, reason):
     """Queue a message again for ``until``, counting no attempt."""
-    row.status = Status.QUEUED
-    row.next_attempt_at = until
-    row.last_error = reason[:1000]
-    row.claimed_by, row.claimed_at = "", None
-    _save(
-        row,
-        [
-            "status",
-            "routed_to",
-            "next_attempt_at",
-            "last_error",
-            "claimed_by",
-            "claimed_at",
-        ],
-    )
+    _release(row, Status.QUEUED, reason, next_attempt_at=until)
 
 
 def _retry_or_fail(attempt):
@@ -457,25 +455,11 @@ def _retry_or_fail(attempt):
     if row.attempts >= len(delays):
         _finish(row, Status.FAILED, error)
         return
-    row.status = Status.QUEUED
-    row.last_error = error[:1000]
-    row.next_attempt_at = timezone.now() + datetime.timedelta(
-        seconds=delays[row.attempts]
-    )
-    row.attempts += 1
-    row.claimed_by, row.claimed_at = "", None
-    _save(
+    _release(
         row,
-        [
-            "status",
-            "routed_to",
-            "last_error",
-            "next_attempt_at",
-            "attempts",
-            "claimed_by",
-            "claimed_at",
-            "pending_recipients",
-            "refused_recipients",
-            "sent_through",
-        ],
+        Status.QUEUED,
+        error,
+        next_attempt_at=timezone.now()
+        + datetime.timedelta(seconds=delays[row.attempts]),
+        attempts=row.attempts + 1,
     )
