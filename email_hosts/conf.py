@@ -161,24 +161,44 @@ def connection_reuse():
         return _DEFAULT_REUSE
     if value is False:
         return None
-    fields = {field.name: field.type for field in dataclasses.fields(ConnectionReuse)}
+    return _options(
+        "EMAIL_HOSTS_CONNECTION_REUSE", value, ConnectionReuse, also="True, False or "
+    )
+
+
+def _seconds(value):
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, int | float)
+        and math.isfinite(value)
+        and value >= 0
+    )
+
+
+def _options(setting, value, options_class, *, also=""):
+    """
+    Return the dict ``value`` of ``setting`` as ``options_class``, a
+    dataclass of its options, each a number above 0 or a non-empty string
+    by its type. Raise ``ImproperlyConfigured`` naming what is wrong.
+    """
+    fields = {field.name: field.type for field in dataclasses.fields(options_class)}
     if not isinstance(value, dict) or not set(value) <= set(fields):
         raise ImproperlyConfigured(
-            f"EMAIL_HOSTS_CONNECTION_REUSE must be True, False or a dict with"
-            f" some of {', '.join(fields)}, not {value!r}."
+            f"{setting} must be {also}a dict with some of {', '.join(fields)},"
+            f" not {value!r}."
         )
-    for name, limit in value.items():
-        if (
-            isinstance(limit, bool)
-            or not isinstance(limit, fields[name] | int)
-            or not math.isfinite(limit)
-            or limit <= 0
-        ):
+    for name, option in value.items():
+        if fields[name] is str:
+            valid, expected = isinstance(option, str) and option, "a non-empty string"
+        else:
+            # An int option takes no fraction; a float one takes an int too.
+            valid = isinstance(option, fields[name] | int) and _seconds(option)
+            valid, expected = valid and option > 0, "a number above 0"
+        if not valid:
             raise ImproperlyConfigured(
-                f"EMAIL_HOSTS_CONNECTION_REUSE[{name!r}] must be a number above"
-                f" 0, not {limit!r}."
+                f"{setting}[{name!r}] must be {expected}, not {option!r}."
             )
-    return ConnectionReuse(**value)
+    return options_class(**value)
 
 
 _DEFAULT_REUSE = ConnectionReuse()
@@ -201,15 +221,6 @@ def pipelining():
 #: Seconds between an outbox message's attempts after transient failures:
 #: a minute, 5 minutes, half an hour, 2, 6 and 24 hours; then it fails.
 DEFAULT_RETRY_DELAYS = (60, 300, 1800, 7200, 21600, 86400)
-
-
-def _seconds(value):
-    return (
-        not isinstance(value, bool)
-        and isinstance(value, int | float)
-        and math.isfinite(value)
-        and value >= 0
-    )
 
 
 @read_once
@@ -252,27 +263,7 @@ class Outbox:
 def outbox():
     """Return ``EMAIL_HOSTS_OUTBOX`` as :class:`Outbox`."""
     value = getattr(settings, "EMAIL_HOSTS_OUTBOX", {})
-    fields = {field.name: field.type for field in dataclasses.fields(Outbox)}
-    if not isinstance(value, dict) or not set(value) <= set(fields):
-        raise ImproperlyConfigured(
-            f"EMAIL_HOSTS_OUTBOX must be a dict with some of"
-            f" {', '.join(fields)}, not {value!r}."
-        )
-    for name, option in value.items():
-        if fields[name] is str:
-            valid = isinstance(option, str) and option
-        elif fields[name] is int:
-            valid = isinstance(option, int) and not isinstance(option, bool)
-            valid = valid and option > 0
-        else:
-            valid = _seconds(option) and option > 0
-        if not valid:
-            raise ImproperlyConfigured(
-                f"EMAIL_HOSTS_OUTBOX[{name!r}] must be"
-                f" {'a non-empty string' if fields[name] is str else 'a number above 0'},"
-                f" not {option!r}."
-            )
-    return Outbox(**value)
+    return _options("EMAIL_HOSTS_OUTBOX", value, Outbox)
 
 
 @read_once
