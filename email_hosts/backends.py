@@ -285,14 +285,20 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
         return sent
 
     @sensitive_variables()
-    def send_bytes(self, from_email, recipients, message):
+    def send_bytes(self, from_email, recipients, message, *, before_message=None):
         """
         Send ``message`` as rendered (bytes) on the open connection, and
         return the recipients the relay refused, as smtplib's ``sendmail()``
         does; it raises ``SMTPRecipientsRefused`` if the relay refused all.
+        Call ``before_message()`` before the message itself leaves, while the
+        relay answers the envelope where it pipelines; if it raises, the
+        message is not sent (and a pipelining connection closes, the only way
+        to abandon a transaction whose DATA the relay may have accepted).
         """
         refused = self._reconnecting(
-            lambda: self.connection.sendmail(from_email, recipients, message)
+            lambda: self.connection.sendmail(
+                from_email, recipients, message, before_message=before_message
+            )
         )
         if usage := _usage_of(self.connection):
             usage.messages += 1

@@ -22,17 +22,31 @@ class PipelinesCommands:
     relay offers PIPELINING and ``EMAIL_HOSTS_PIPELINING`` allows it.
 
     The relay sees the same commands and message; every outcome is reported
-    as ``smtplib.SMTP.sendmail()`` reports it. It needs the connection's
+    as ``smtplib.SMTP.sendmail()`` reports it. ``before_message()``, if
+    given, runs before the first byte of the message leaves: pipelined, while
+    the relay answers the commands, so that the two overlap (the outbox
+    records there that the message is being sent). It needs the connection's
     ``_first_mail_reply()`` and ``_watching_data()``, so that a kept
     connection found closed and a message whose fate is unknown are told
     apart exactly as without pipelining.
     """
 
-    def sendmail(self, from_addr, to_addrs, msg, mail_options=(), rcpt_options=()):
+    def sendmail(  # noqa: PLR0913 -- smtplib's arguments, and one of ours
+        self,
+        from_addr,
+        to_addrs,
+        msg,
+        mail_options=(),
+        rcpt_options=(),
+        *,
+        before_message=None,
+    ):
         self.ehlo_or_helo_if_needed()
         if not (
             isinstance(msg, bytes) and self.has_extn("pipelining") and conf.pipelining()
         ):
+            if before_message is not None:
+                before_message()
             return super().sendmail(
                 from_addr, to_addrs, msg, mail_options, rcpt_options
             )
@@ -47,7 +61,9 @@ class PipelinesCommands:
             ),
             "data",
         ]
-        code, reply = self._first_mail_reply(lambda: self._send_commands(commands))
+        code, reply = self._first_mail_reply(
+            lambda: self._send_commands(commands, before_replies=before_message)
+        )
         if code == 421:
             self.close()
             raise smtplib.SMTPSenderRefused(code, reply, from_addr)
@@ -83,8 +99,16 @@ class PipelinesCommands:
             self.command_encoding = "utf-8"
         return f"mail FROM:{smtplib.quoteaddr(sender)}{_options(options)}"
 
-    def _send_commands(self, commands):
+    def _send_commands(self, commands, *, before_replies=None):
         self.send("".join(f"{command}\r\n" for command in commands))
+        if before_replies is not None:
+            try:
+                before_replies()
+            except BaseException:
+                # The relay may be taking DATA: only a closed connection ends
+                # that transaction without delivering an empty message.
+                self.close()
+                raise
         return self.getreply()
 
     def _send_message(self, msg):

@@ -259,6 +259,7 @@ def test_a_mailers_entry_queues_through_its_host(email_host, smtp_server):
     assert len(smtp_server.envelopes) == 1
 
 
+@pytest.mark.parametrize("relay_pipelining", [False, True])
 @override_settings(EMAIL_HOSTS_OUTBOX={"TASK_BACKEND": "database"})
 def test_a_message_taken_back_from_a_slow_worker_is_not_sent_by_it(
     email_host, smtp_server
@@ -271,6 +272,25 @@ def test_a_message_taken_back_from_a_slow_worker_is_not_sent_by_it(
     deliver([row])
     assert smtp_server.envelopes == []
     assert OutboxMessage.objects.get().claimed_by == "another-worker"
+
+
+@pytest.mark.parametrize("relay_pipelining", [False, True])
+@override_settings(EMAIL_HOSTS_OUTBOX={"TASK_BACKEND": "database"})
+def test_a_message_taken_back_mid_batch_is_skipped_and_the_rest_go(
+    email_host, smtp_server
+):
+    email_host("shop", smtp_server.dsn())
+    send(OutboxBackend(host="shop"), count=3)
+    batch = claim_due("slow-worker", limit=3)
+    taken = batch[1]
+    OutboxMessage.objects.filter(pk=taken.pk).update(claimed_by="another-worker")
+    deliver(batch)
+    received = [envelope.original_content for envelope in smtp_server.envelopes]
+    assert len(received) == 2
+    assert not any(taken.message_id.encode() in content for content in received)
+    rows = {row.pk: row for row in OutboxMessage.objects.all()}
+    assert rows.pop(taken.pk).claimed_by == "another-worker"
+    assert [row.status for row in rows.values()] == [Status.SENT, Status.SENT]
 
 
 @pytest.fixture

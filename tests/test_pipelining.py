@@ -6,6 +6,7 @@ in step for the next message.
 """
 
 import smtplib
+import time
 
 import pytest
 from aiosmtpd import smtp as aiosmtpd_smtp
@@ -98,6 +99,10 @@ def _send_through(server, message):
     with connections.SMTP("127.0.0.1", server.port, timeout=5) as connection:
         connection.login(USERNAME, PASSWORD)
         return connection.sendmail("shop@example.com", ["a@example.org"], message)
+
+
+def _received(server):
+    return [envelope.original_content for envelope in server.envelopes]
 
 
 @pytest.mark.django_db
@@ -312,3 +317,69 @@ def test_a_refused_data_command_is_reported_and_the_next_message_goes(
     handler = relay_refusing_data.handler
     assert [envelope.rcpt_tos for envelope in handler.envelopes] == [["b@example.org"]]
     assert handler.pipelined == [True, True]
+
+
+def test_the_relay_answers_the_envelope_while_before_message_runs(smtp_server, connect):
+    connection = connect(smtp_server)
+    seen = []
+
+    def before_message():
+        # The outbox records here that the message is being sent; the relay
+        # takes the envelope meanwhile instead of waiting for it.
+        deadline = time.monotonic() + 5
+        while not smtp_server.handler.pipelined and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen.append((len(smtp_server.handler.pipelined), len(smtp_server.envelopes)))
+
+    connection.sendmail(
+        "shop@example.com", ["a@example.org"], MESSAGE, before_message=before_message
+    )
+    assert seen == [(1, 0)]  # The envelope had arrived, the message had not.
+    assert _received(smtp_server) == [MESSAGE + b"\r\n"]
+
+
+def test_a_failing_before_message_sends_no_message_and_closes_the_connection(
+    smtp_server, connect
+):
+    connection = connect(smtp_server)
+
+    def before_message():
+        raise RuntimeError("The outbox could not record the message.")
+
+    with pytest.raises(RuntimeError):
+        connection.sendmail(
+            "shop@example.com",
+            ["a@example.org"],
+            MESSAGE,
+            before_message=before_message,
+        )
+    # The relay may have said 354 to DATA: only closing ends that without
+    # delivering an empty message.
+    assert connection.sock is None
+    _send_through(smtp_server, b"Subject: next\r\n\r\nnext")
+    assert _received(smtp_server) == [b"Subject: next\r\n\r\nnext\r\n"]
+
+
+@pytest.mark.parametrize("relay_pipelining", [False])
+def test_without_pipelining_before_message_runs_before_mail_from(smtp_server, connect):
+    connection = connect(smtp_server)
+    seen = []
+
+    def before_message():
+        seen.append(len(smtp_server.handler.pipelined))
+        if len(seen) == 1:
+            raise RuntimeError("The outbox could not record the message.")
+
+    with pytest.raises(RuntimeError):
+        connection.sendmail(
+            "shop@example.com",
+            ["a@example.org"],
+            MESSAGE,
+            before_message=before_message,
+        )
+    # Nothing had left, so the connection carries the next message.
+    connection.sendmail(
+        "shop@example.com", ["a@example.org"], MESSAGE, before_message=before_message
+    )
+    assert seen == [0, 0]
+    assert _received(smtp_server) == [MESSAGE + b"\r\n"]

@@ -8,11 +8,13 @@ import dataclasses
 import datetime
 import email
 import email.policy
+import functools
 import logging
 import smtplib
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMessage
+from django.db import DatabaseError
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -201,12 +203,10 @@ def _send_through(host, pending):
     it. Return an :class:`_Outcome`.
     """
     backend = backend_for(host)
-    outcome, previous = _Outcome(), None
+    outcome, marks = _Outcome(), _SendingMarks()
     try:
-        try:
-            backend.open()
-        except (OSError, ImproperlyConfigured) as exc:
-            return _Outcome(reason=_reason(exc, backend))
+        if reason := _open(backend):
+            return _Outcome(reason=reason)
         while pending:
             attempt = pending[0]
             if full := reserve(host.key, len(attempt.row.pending_recipients)):
@@ -217,15 +217,21 @@ def _send_through(host, pending):
                     f" {until:%H:%M:%S %Z}."
                 )
                 return outcome
-            if not _mark_sending(attempt.row, after=previous):
-                pending.pop(0)  # Another run took it back; it is theirs now.
-                continue
-            # Its outcome is written with the next message's mark: one
-            # statement a message. Until then it stays "sending", so a
-            # worker killed in between leaves it uncertain, never resent.
-            attempt.row.defer_writes, previous = True, attempt.row
             try:
-                outcome.sent += _send_one(backend, attempt)
+                outcome.sent += _send_one(
+                    backend,
+                    attempt,
+                    before_message=functools.partial(marks.mark, attempt.row),
+                )
+            except _ClaimLost:
+                pending.pop(0)  # Another run took it back; it is theirs now.
+                # A pipelining connection closed to abandon it.
+                with contextlib.suppress(OSError):
+                    backend.close()
+                if reason := _open(backend):
+                    outcome.reason = reason
+                    return outcome
+                continue
             except _Throttled as throttled:
                 pause = conf.failed_host_pause() or conf.DEFAULT_THROTTLE_PAUSE
                 outcome.wait_until = timezone.now() + datetime.timedelta(seconds=pause)
@@ -247,27 +253,70 @@ def _send_through(host, pending):
             pending.pop(0)
         return outcome
     finally:
-        if previous is not None:
-            previous.defer_writes = False
-            _flush(previous)
+        marks.flush()
         with contextlib.suppress(OSError):
             backend.close()
 
 
-def _send_one(backend, attempt):
+def _open(backend):
+    """Open ``backend``'s connection; return why it failed, or None."""
+    try:
+        backend.open()
+    except (OSError, ImproperlyConfigured) as exc:
+        return _reason(exc, backend)
+    return None
+
+
+class _ClaimLost(Exception):
+    """Another run took the message back (after ``CLAIM_SECONDS``)."""
+
+
+class _SendingMarks:
     """
-    Send one message; record what became of it and return 1 if the relay
-    took it for some recipient. Raise ``_HostFailed`` if the message may
-    try another host, after recording it if it may not, and ``_Throttled``
-    if the relay asks to slow down.
+    The writes of one connection's messages: each message is marked as
+    being sent, durably, before it leaves, in the same statement that
+    records what became of the message before it, so a message costs one
+    statement. Until then a message stays "sending", so a worker killed in
+    between leaves it uncertain, never resent.
+    """
+
+    def __init__(self):
+        self.previous = None
+
+    def mark(self, row):
+        """Mark ``row`` as being sent; raise ``_ClaimLost`` if it is not ours."""
+        if not _mark_sending(row, after=self.previous):
+            raise _ClaimLost
+        row.defer_writes, self.previous = True, row
+
+    def flush(self):
+        """Write what the last message kept back."""
+        if self.previous is not None:
+            self.previous.defer_writes = False
+            _flush(self.previous)
+
+
+def _send_one(backend, attempt, *, before_message):
+    """
+    Send one message, calling ``before_message()`` before it leaves; record
+    what became of it and return 1 if the relay took it for some recipient.
+    Raise ``_HostFailed`` if the message may try another host, after
+    recording it if it may not, and ``_Throttled`` if the relay asks to
+    slow down.
     """
     row = attempt.row
     if not hasattr(backend, "send_bytes"):
+        before_message()
         return _send_locally(backend, attempt)
     try:
         refused = backend.send_bytes(
-            row.from_email, row.pending_recipients, row.message
+            row.from_email,
+            row.pending_recipients,
+            row.message,
+            before_message=before_message,
         )
+    except (_ClaimLost, DatabaseError):
+        raise  # From before_message(): not the host's doing.
     except DeliveryUncertain as exc:
         _finish(row, Status.UNCERTAIN, str(exc), sent_through=backend.alias)
         raise _HostFailed(_reason(exc, backend)) from exc
