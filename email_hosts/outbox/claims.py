@@ -8,7 +8,7 @@ import os
 import socket
 import uuid
 
-from django.db import router, transaction
+from django.db import connections, router, transaction
 from django.utils import timezone
 
 from email_hosts import conf
@@ -34,15 +34,19 @@ def claim_due(worker_id, *, limit):
     now = timezone.now()
     messages = _messages()
     due = messages.filter(status=Status.QUEUED, next_attempt_at__lte=now)
-    with transaction.atomic(using=messages.db):
-        candidates = list(
-            due.select_for_update(skip_locked=True)
-            .order_by("next_attempt_at", "pk")
-            .values_list("pk", flat=True)[:limit]
-        )
-        due.filter(pk__in=candidates).update(
-            status=Status.CLAIMED, claimed_by=worker_id, claimed_at=now
-        )
+    oldest = due.order_by("next_attempt_at", "pk").values("pk")[:limit]
+    claim = {"status": Status.CLAIMED, "claimed_by": worker_id, "claimed_at": now}
+    if not connections[messages.db].features.has_select_for_update_skip_locked:
+        # SQLite, which locks the whole database: in one statement, which
+        # waits for the write lock, where a transaction that read first
+        # fails at once ("database is locked") if another worker writes.
+        due.filter(pk__in=oldest).update(**claim)
+    else:
+        with transaction.atomic(using=messages.db):
+            candidates = list(
+                oldest.select_for_update(skip_locked=True).values_list("pk", flat=True)
+            )
+            due.filter(pk__in=candidates).update(**claim)
     return list(
         messages.filter(status=Status.CLAIMED, claimed_by=worker_id).order_by(
             "next_attempt_at", "pk"

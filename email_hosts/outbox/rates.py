@@ -4,6 +4,7 @@ so that every worker shares them: a message is sent only if it fits in the
 current minute, hour and day of its host.
 """
 
+import contextlib
 import datetime
 
 from django.db import IntegrityError, router, transaction
@@ -57,30 +58,34 @@ def _take(windows, *, key, window, seconds, limits, recipients, now):  # noqa: P
         return
     epoch = int(now.timestamp()) // seconds * seconds
     starts_at = datetime.datetime.fromtimestamp(epoch, tz=datetime.timezone.utc)
-    row = _window(windows, key, window, starts_at)
     fits = Q()
     if max_messages is not None:
         fits &= Q(messages__lt=max_messages)
     if max_recipients is not None:
         fits &= Q(recipients__lte=max_recipients - recipients) | Q(recipients=0)
-    if not windows.filter(fits, pk=row.pk).update(
-        messages=F("messages") + 1, recipients=F("recipients") + recipients
-    ):
-        limit = (
-            f"{max_messages} messages" if max_messages is not None else ""
-        ) or f"{max_recipients} recipients"
-        raise _Full(
-            starts_at + datetime.timedelta(seconds=seconds),
-            f"{limit} a {window.lower()}",
-        )
+    this_window = windows.filter(key=key, window=window, starts_at=starts_at)
+    # Count first, read after: on SQLite, a transaction that reads before
+    # it writes fails at once ("database is locked") when another worker
+    # writes at the same time, where one that writes first waits its turn.
+    count = {"messages": F("messages") + 1, "recipients": F("recipients") + recipients}
+    if this_window.filter(fits).update(**count):
+        return
+    if not this_window.exists():  # The window's first message.
+        _open_window(windows, key=key, window=window, starts_at=starts_at)
+        if this_window.filter(fits).update(**count):
+            return
+    limit = (
+        f"{max_messages} messages" if max_messages is not None else ""
+    ) or f"{max_recipients} recipients"
+    raise _Full(
+        starts_at + datetime.timedelta(seconds=seconds), f"{limit} a {window.lower()}"
+    )
 
 
-def _window(windows, key, window, starts_at):
-    try:
-        with transaction.atomic(using=windows.db):
-            return windows.get_or_create(key=key, window=window, starts_at=starts_at)[0]
-    except IntegrityError:  # Another worker created it first.
-        return windows.get(key=key, window=window, starts_at=starts_at)
+def _open_window(windows, **fields):
+    """Create a window's row, unless another worker just did."""
+    with contextlib.suppress(IntegrityError), transaction.atomic(using=windows.db):
+        windows.create(**fields)
 
 
 def forget_before(moment):
