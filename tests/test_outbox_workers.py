@@ -12,6 +12,7 @@ import time
 
 import pytest
 from django.conf import settings
+from django.db import connection
 
 from tests.conftest import ROOT, manage, process_environment
 
@@ -162,3 +163,32 @@ def test_a_rate_limit_holds_across_two_workers(shared_database, smtp_server):
     # A failed run does not fail db_worker: its log says why.
     assert _statuses(shared_database) == ["queued"] * 7 + ["sent"] * 5, logs
     assert len(smtp_server.envelopes) == 5
+
+
+def test_on_sqlite_a_worker_waits_for_another_writer_instead_of_failing(
+    shared_database, smtp_server
+):
+    if connection.vendor != "sqlite":
+        pytest.skip("Only SQLite locks the whole database for a write.")
+    _queue(shared_database, smtp_server.dsn(), count=3)
+    output = _shell(
+        shared_database,
+        f"""
+import sqlite3, threading
+from django.test import override_settings
+from email_hosts.outbox.claims import claim_due
+from email_hosts.outbox.rates import reserve
+# Another worker holds the write lock for half a second.
+other = sqlite3.connect({shared_database!r}, isolation_level=None,
+                        check_same_thread=False)
+for step in ("claim", "reserve"):
+    other.execute("BEGIN IMMEDIATE")
+    threading.Timer(0.5, other.execute, ["COMMIT"]).start()
+    if step == "claim":
+        print("claimed", len(claim_due("waiting-worker", limit=3)))
+    else:
+        with override_settings(EMAIL_HOSTS_RATE_LIMITS={{"shop": {{"MESSAGES_PER_DAY": 5}}}}):
+            print("reserved", reserve("shop", 1) is None)
+""",
+    )
+    assert output.splitlines()[-2:] == ["claimed 3", "reserved True"]

@@ -36,8 +36,8 @@ def claim_due(worker_id, *, limit):
     due = messages.filter(status=Status.QUEUED, next_attempt_at__lte=now)
     oldest = due.order_by("next_attempt_at", "pk").values("pk")[:limit]
     claim = {"status": Status.CLAIMED, "claimed_by": worker_id, "claimed_at": now}
-    if not connections[messages.db].features.has_select_for_update_skip_locked:
-        # SQLite, which locks the whole database: in one statement, which
+    if connections[messages.db].vendor == "sqlite":
+        # SQLite locks the whole database: claim in one statement, which
         # waits for the write lock, where a transaction that read first
         # fails at once ("database is locked") if another worker writes.
         due.filter(pk__in=oldest).update(**claim)
