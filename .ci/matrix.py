@@ -119,9 +119,12 @@ def run_on_every_database(cell, python):
         )
         runs[database] = (process, log, time.monotonic())
     seconds, failed = {}, []
-    for database, (process, log, started) in runs.items():
-        process.wait()
-        seconds[database] = time.monotonic() - started
+    while len(seconds) < len(runs):  # Each run's own time, as it ends.
+        for database, (process, _log, started) in runs.items():
+            if database not in seconds and process.poll() is not None:
+                seconds[database] = time.monotonic() - started
+        time.sleep(0.5)
+    for database, (process, log, _started) in runs.items():
         log.seek(0)
         print(f"--- {cell} on {database} (exit {process.returncode})", flush=True)
         print(log.read(), flush=True)
