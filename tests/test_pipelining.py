@@ -101,6 +101,13 @@ def _send_through(server, message):
         return connection.sendmail("shop@example.com", ["a@example.org"], message)
 
 
+def _send_calling(connection, before_message):
+    """Send ``MESSAGE`` on ``connection``, calling ``before_message()`` on the way."""
+    return connection.sendmail(
+        "shop@example.com", ["a@example.org"], MESSAGE, before_message=before_message
+    )
+
+
 def _received(server):
     return [envelope.original_content for envelope in server.envelopes]
 
@@ -331,9 +338,7 @@ def test_the_relay_answers_the_envelope_while_before_message_runs(smtp_server, c
             time.sleep(0.01)
         seen.append((len(smtp_server.handler.pipelined), len(smtp_server.envelopes)))
 
-    connection.sendmail(
-        "shop@example.com", ["a@example.org"], MESSAGE, before_message=before_message
-    )
+    _send_calling(connection, before_message)
     assert seen == [(1, 0)]  # The envelope had arrived, the message had not.
     assert _received(smtp_server) == [MESSAGE + b"\r\n"]
 
@@ -347,12 +352,7 @@ def test_a_failing_before_message_sends_no_message_and_closes_the_connection(
         raise RuntimeError("The outbox could not record the message.")
 
     with pytest.raises(RuntimeError):
-        connection.sendmail(
-            "shop@example.com",
-            ["a@example.org"],
-            MESSAGE,
-            before_message=before_message,
-        )
+        _send_calling(connection, before_message)
     # The relay may have said 354 to DATA: only closing ends that without
     # delivering an empty message.
     assert connection.sock is None
@@ -371,15 +371,8 @@ def test_without_pipelining_before_message_runs_before_mail_from(smtp_server, co
             raise RuntimeError("The outbox could not record the message.")
 
     with pytest.raises(RuntimeError):
-        connection.sendmail(
-            "shop@example.com",
-            ["a@example.org"],
-            MESSAGE,
-            before_message=before_message,
-        )
+        _send_calling(connection, before_message)
     # Nothing had left, so the connection carries the next message.
-    connection.sendmail(
-        "shop@example.com", ["a@example.org"], MESSAGE, before_message=before_message
-    )
+    _send_calling(connection, before_message)
     assert seen == [0, 0]
     assert _received(smtp_server) == [MESSAGE + b"\r\n"]
