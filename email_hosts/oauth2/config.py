@@ -5,6 +5,7 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
+from email_hosts import relays
 from email_hosts.dsn_errors import invalid
 
 
@@ -196,18 +197,28 @@ def parse(query, *, username, password):
 def check_url(url, code):
     """
     Raise the ``ValidationError`` ``code`` unless ``url`` is an https URL, or
-    an http URL of this machine (a test server), without credentials of its
-    own: the client secret and the consent travel to it.
+    an http URL of this machine (a test server), of a host that sockets can
+    reach and without credentials of its own: the client secret and the
+    consent travel to it.
     """
+    if not _PRINTABLE.fullmatch(url):
+        raise invalid(code)
     try:
         parts = urlsplit(url)
-        hostname, credentials = parts.hostname, parts.username or parts.password
+        hostname, _port = parts.hostname, parts.port
     except ValueError:
-        hostname = credentials = None
+        # An unclosed "[" of an IPv6 address, or a port out of range.
+        raise invalid(code) from None
     secure = parts.scheme == "https" or (
         parts.scheme == "http" and hostname and _is_loopback(hostname)
     )
-    if not hostname or credentials or not secure:
+    if (
+        not hostname
+        or not relays.is_valid_hostname(hostname)
+        or parts.username is not None
+        or parts.password is not None
+        or not secure
+    ):
         raise invalid(code)
 
 
