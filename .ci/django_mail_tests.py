@@ -36,24 +36,8 @@ INTENDED_DIFFERENCES = {
     "mail.test_backends.SMTPBackendTests.test_ssl_context_uses_ssl_certfile_and_keyfile": (
         _CLIENT_CERTIFICATE
     ),
-    "mail.test_backends.SMTPBackendTests.test_connection_timeout_default": (
-        "A MAILERS entry without a timeout waits EMAIL_HOSTS_DEFAULT_TIMEOUT"
-        " (10 s), not forever."
-    ),
-    "mail.test_backends.SMTPBackendTests.test_host_option_required": (
-        "Our error says where else the host could come from: a stored host."
-    ),
     "mail.test_backends.SMTPBackendTests.test_unknown_kwargs_ignored": (
         "The warning names our class, EmailHostsBackend, not EmailBackend."
-    ),
-    "mail.test_backends.SMTPBackendTests.test_smtp_connection_uses_host_and_port": (
-        "Connects with our smtplib.SMTP subclass, which knows when DATA's final"
-        " '.' has left; the test mocks smtplib.SMTP in Django's module."
-    ),
-    "mail.test_deprecated.DeprecatedEmailSettingsTests"
-    ".test_no_default_mailer_warning_if_any_email_setting_defined": (
-        "Django decides whether EmailBackend is built directly by the module of"
-        " the caller of its __init__, which for any subclass is the subclass."
     ),
     "mail.test_backends.FileBackendTests.test_error_if_file_path_is_not_writable": _ROOT,
     "mail.test_backends.FileBackendPathLibTests.test_error_if_file_path_is_not_writable": (

@@ -7,11 +7,14 @@ import copy
 import functools
 import logging
 import os
+import smtplib
 import threading
 
 from django.conf import settings
 from django.core import mail
+from django.core.exceptions import ImproperlyConfigured
 from django.core.mail.backends import console, dummy, locmem, smtp
+from django.utils import deprecation
 from django.utils.functional import cached_property
 from django.views.decorators.debug import sensitive_variables
 
@@ -134,9 +137,13 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
                 options, default_from_email = self._mailer_options(
                     alias, options, default_from_email
                 )
-        if alias is not None:
-            # Only then: Django 6.1 warns about direct construction without one.
-            options["alias"] = alias
+        # Django 6.1 warns that an EmailBackend was built directly when the
+        # caller of its __init__ is outside Django, which for a subclass is
+        # always the subclass; an explicit alias=None keeps it from asking,
+        # and this backend asks about its own caller instead.
+        options["alias"] = alias
+        if alias is None:
+            _warn_if_built_directly()
         self.ssl_cafile = options.pop("ssl_cafile", ssl_cafile)
         self.oauth2 = options.pop("oauth2", None)
         self.reuse_connection = reuse_connection
@@ -198,6 +205,9 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
 
     @property
     def connection_class(self):
+        if connections.smtplib_patched():
+            # What Django's backend connects with: a test's mock gets it all.
+            return smtplib.SMTP_SSL if self.use_ssl else smtplib.SMTP
         connection_class = connections.SMTP_SSL if self.use_ssl else connections.SMTP
         if self.oauth2 is None:
             return connection_class
@@ -240,11 +250,13 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
             raise
         finally:
             self.fail_silently = fail_silently
-        if opened:
+        if opened and connections.is_ours(self.connection):
             self.connection.email_host_key = self.alias
+            # Only ours are kept for reuse: never a test's mock.
             self.connection.email_hosts_usage = pool.Usage(
                 fingerprint=self._fingerprint()
             )
+        if opened:
             self._record_status(None)
         return opened
 
@@ -296,14 +308,23 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
         to abandon a transaction whose DATA the relay may have accepted).
         """
         refused = self._reconnecting(
-            lambda: self.connection.sendmail(
-                from_email, recipients, message, before_message=before_message
-            )
+            lambda: self._sendmail(from_email, recipients, message, before_message)
         )
         if usage := _usage_of(self.connection):
             usage.messages += 1
             usage.clean = True
         return refused
+
+    @sensitive_variables()
+    def _sendmail(self, from_email, recipients, message, before_message):
+        if connections.is_ours(self.connection):
+            return self.connection.sendmail(
+                from_email, recipients, message, before_message=before_message
+            )
+        # smtplib's own, a test's mock: the call Django's backend makes.
+        if before_message is not None:
+            before_message()
+        return self.connection.sendmail(from_email, recipients, message)
 
     def _reconnecting(self, send):
         """
@@ -331,7 +352,7 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
         return self.reuse_connection and self.alias is not None
 
     def _kept_connection(self):
-        if not self._reuses():
+        if not self._reuses() or connections.smtplib_patched():
             return None
         connection = pool.take(self.alias, self._fingerprint())
         if connection is not None:
@@ -370,14 +391,41 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
                 host.default_from,
             )
         if options.get("host") is None:
-            raise invalid_mailer(
-                alias,
-                f"No email host {alias!r} is stored in the database, and OPTIONS"
-                f" define no 'host'. Add the host in the admin, or give OPTIONS.",
+            # Django's own words first, so that tests of either read them.
+            stored = (
+                f" No email host {alias!r} is stored in the database either: add"
+                f" it in the admin, or give OPTIONS a host."
+                if conf.app_installed()
+                else ""
             )
-        if options.get("timeout") is None:
+            raise invalid_mailer(alias, f"OPTIONS must define 'host'.{stored}")
+        if options.get("timeout") is None and _names_a_settings_host(alias):
+            # An entry of email_hosts.mailers(): it waits as its host would.
             options = options | {"timeout": conf.default_timeout()}
         return options, default_from_email
+
+
+def _warn_if_built_directly():
+    """
+    Warn as Django 6.1 does when code outside Django builds an SMTP backend
+    without an alias, skipping this module's frames (and the decorator's).
+    """
+    # RemovedInDjango2028Warning: Django < 6.1 has no such deprecation.
+    warn = getattr(deprecation, "warn_about_external_use", None)
+    if warn is not None:
+        warn(
+            "Directly creating EmailBackend instances is deprecated. Use"
+            " mail.mailers instead.",
+            deprecation.RemovedInDjango2028Warning,
+            skip_name_prefixes=(f"{__name__}.", "django.views.decorators.debug."),
+        )
+
+
+def _names_a_settings_host(alias):
+    try:
+        return alias in conf.email_hosts()
+    except ImproperlyConfigured:
+        return False  # E002 reports it; this entry is Django's alone.
 
 
 def _usage_of(connection):

@@ -118,6 +118,32 @@ class _LogsInWithOAuth2:
         return self.oauth2_login(self, user)
 
 
+#: smtplib as this module found it: the classes below extend these, and
+#: their namespaces tell whether a test has patched one of their methods.
+_SMTPLIB_CLASSES = (smtplib.SMTP, smtplib.SMTP_SSL)
+_SMTPLIB_NAMESPACES = tuple(dict(vars(cls)) for cls in _SMTPLIB_CLASSES)
+
+
+def smtplib_patched():
+    """
+    Return whether a test has replaced ``smtplib.SMTP`` or ``SMTP_SSL``, or
+    one of their methods, as projects do to test their mail code
+    (``mock.patch("smtplib.SMTP")``). Connections are then smtplib's own,
+    made exactly as Django's backend makes them, so that the test's mock
+    gets every call.
+    """
+    current = (smtplib.SMTP, smtplib.SMTP_SSL)
+    return current != _SMTPLIB_CLASSES or any(
+        vars(cls) != namespace
+        for cls, namespace in zip(current, _SMTPLIB_NAMESPACES, strict=True)
+    )
+
+
+def is_ours(connection):
+    """Return whether ``connection`` is one of this module's connections."""
+    return isinstance(connection, SMTP | SMTP_SSL)
+
+
 class SMTP(
     _LogsInWithOAuth2,
     PipelinesCommands,

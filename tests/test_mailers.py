@@ -99,8 +99,9 @@ def test_entry_without_options_or_row_is_an_invalid_mailer_when_used(db):
         with pytest.raises(mail.InvalidMailer) as excinfo:
             backend.send_messages([EmailMessage("Hi", "x", to=["to@example.org"])])
     assert str(excinfo.value) == (
-        "MAILERS['shop']: No email host 'shop' is stored in the database, and"
-        " OPTIONS define no 'host'. Add the host in the admin, or give OPTIONS."
+        "MAILERS['shop']: OPTIONS must define 'host'. No email host 'shop' is"
+        " stored in the database either: add it in the admin, or give OPTIONS"
+        " a host."
     )
 
 
@@ -151,3 +152,41 @@ def test_get_connection_serves_other_mailers_entries(db):
         backend = get_connection("test")
     assert type(backend).__module__ == "django.core.mail.backends.locmem"
     assert backend.alias == "test"
+
+
+#: Every option, so that building without an alias reads no setting, which
+#: Django 6.1 refuses while MAILERS is defined.
+EVERY_OPTION = {
+    "host": "smtp.example.com",
+    "port": 25,
+    "username": "",
+    "password": "",
+    "use_tls": False,
+    "use_ssl": False,
+    "timeout": 10,
+    "ssl_keyfile": "",
+    "ssl_certfile": "",
+}
+
+
+@requires_mailers
+def test_code_that_builds_the_backend_directly_is_warned():
+    from django.utils.deprecation import RemovedInDjango2028Warning  # noqa: PLC0415
+
+    from email_hosts.backends import EmailHostsBackend  # noqa: PLC0415
+
+    with pytest.warns(RemovedInDjango2028Warning, match="Directly creating") as caught:
+        EmailHostsBackend(**EVERY_OPTION)
+    # Attributed to the code that built it, as Django does for its backend.
+    assert {warning.filename for warning in caught} == {__file__}
+
+
+@requires_mailers
+def test_django_building_the_backend_is_no_direct_use(settings):
+    from django.utils.deprecation import RemovedInDjango2028Warning  # noqa: PLC0415
+
+    del settings.MAILERS  # A site not moved to MAILERS yet.
+    # Django's own deprecated get_connection() warns about itself, not more.
+    with pytest.warns(RemovedInDjango2028Warning) as caught:
+        mail.get_connection(OURS, **EVERY_OPTION)
+    assert [w for w in caught if "Directly creating" in str(w.message)] == []
