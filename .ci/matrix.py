@@ -39,9 +39,10 @@ CELLS = {
 DATABASES = ["sqlite", "postgresql", "mariadb"]
 UV = Path(sys.executable).parent / "uv"
 DJANGO_SDISTS = ROOT / ".cache" / "django"
-#: Cells that also run Django's own mail tests (.ci/django_mail_tests.py).
+#: Cells that also run Django's own mail and debug page tests against this
+#: package (.ci/django_tests.py).
 #: 6.1's import email.errors.HeaderWriteError, which Python 3.12.1 lacks.
-DJANGO_MAIL_TESTS = {"dj52-py311", "dj61-py313"}
+DJANGO_TESTS = {"dj52-py311", "dj61-py313"}
 
 
 def interpreter(version):
@@ -142,10 +143,18 @@ def main(cells):
         python = install(cell)
         for database, seconds in run_on_every_database(cell, python).items():
             results.append((cell, database, seconds))
-        if cell in DJANGO_MAIL_TESTS:
+        if cell in DJANGO_TESTS:
             started = time.monotonic()
-            run(python, "-W", "error", ".ci/django_mail_tests.py", django_tests(python))
-            results.append((cell, "django-mail", time.monotonic() - started))
+            for suite in ("mail", "debug", "debug-sensitive"):
+                run(
+                    python,
+                    "-W",
+                    "error",
+                    ".ci/django_tests.py",
+                    suite,
+                    django_tests(python),
+                )
+            results.append((cell, "django", time.monotonic() - started))
     print("\nmatrix: every cell passed")
     for cell, database, seconds in results:
         print(f"  {cell:12} {database:10} {seconds:6.1f}s")

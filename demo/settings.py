@@ -18,6 +18,7 @@ DEFAULT_FROM_EMAIL = "webmaster@localhost"
 # DSN passwords. See docs/security.rst.
 EMAIL_HOSTS_ALLOWED_RELAYS = ["127.0.0.1", "localhost"]
 DEFAULT_EXCEPTION_REPORTER_FILTER = "email_hosts.reporting.ExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "email_hosts.reporting.ExceptionReporter"
 ROOT_URLCONF = "demo.urls"
 STATIC_URL = "/static/"
 DATABASES = {

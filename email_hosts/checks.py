@@ -167,6 +167,27 @@ def check_exception_reporter_filter(app_configs, **kwargs):
     ]
 
 
+@checks.register(TAG)
+def check_exception_reporter(app_configs, **kwargs):
+    """
+    Warn that error reports still show URL passwords in the request's URL,
+    its GET parameters and exception messages, which no filter sees (W013).
+    """
+    if not reporting.masks_with_filter_alone():
+        return []
+    return [
+        checks.Warning(
+            f"DEFAULT_EXCEPTION_REPORTER_FILTER masks passwords in error"
+            f" reports, but {settings.DEFAULT_EXCEPTION_REPORTER} shows the"
+            f" request's URL, its GET parameters and exception messages as"
+            f" they are, passwords in URLs included.",
+            hint="Set DEFAULT_EXCEPTION_REPORTER ="
+            " 'email_hosts.reporting.ExceptionReporter', or a subclass of it.",
+            id="email_hosts.W013",
+        )
+    ]
+
+
 @checks.register(TAG, deploy=True)
 def check_fernet_keys(app_configs, **kwargs):
     """Warn that stored hosts are encrypted with SECRET_KEY (W001)."""

@@ -6,73 +6,102 @@ Django hides settings whose names contain PASS, KEY, SECRET or TOKEN, but
 ``EMAIL_HOSTS`` is none of these, and its DSNs carry passwords. Use::
 
     DEFAULT_EXCEPTION_REPORTER_FILTER = "email_hosts.reporting.ExceptionReporterFilter"
+    DEFAULT_EXCEPTION_REPORTER = "email_hosts.reporting.ExceptionReporter"
 """
-
-import re
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.module_loading import import_string
-from django.views.debug import SafeExceptionReporterFilter
+from django.views import debug
 from django.views.decorators.debug import sensitive_variables
 
 from email_hosts import conf
 from email_hosts.dsn import parse_dsn
+from email_hosts.masking import HTML, mask_text, mask_value
 
 
-SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
-PORT = re.compile(r"\d+(?:[/?#]|$)")
+__all__ = [
+    "ExceptionReporter",
+    "ExceptionReporterFilter",
+    "configured_filter_shows_passwords",
+    "mask_url_password",
+    "masks_with_filter_alone",
+]
 
 
 @sensitive_variables()
 def mask_url_password(text, substitute):
-    """
-    Return ``text`` with the password of a URL such as a DSN replaced by
-    ``substitute``. Also a password that broke the URL, or one given without
-    ``@host``, is masked: masking too much is better than too little.
-    """
-    scheme, separator, rest = text.partition("://")
-    if not separator or not SCHEME.fullmatch(scheme):
-        return text
-    userinfo, at, host = rest.rpartition("@")
-    if at:
-        user, colon, _password = userinfo.partition(":")
-        return f"{scheme}://{user}:{substitute}@{host}" if colon else text
-    host, colon, after = rest.partition(":")
-    if colon and not PORT.match(after):
-        return f"{scheme}://{host}:{substitute}"
-    return text
+    """Return ``text`` with the password of every URL in it masked."""
+    return mask_text(text, substitute)
 
 
-class ExceptionReporterFilter(SafeExceptionReporterFilter):
+class ExceptionReporterFilter(debug.SafeExceptionReporterFilter):
     """
-    Django's safe filter, which also masks the passwords of URLs in settings
-    (``EMAIL_HOSTS`` and any ``scheme://user:password@host`` value) and in
-    local variables, and honours ``sensitive_variables`` and
-    ``sensitive_post_parameters`` with ``DEBUG`` on too, because the
-    functions that hold relay passwords rely on them.
+    Django's safe filter, which also masks the password of every URL
+    (``scheme://user:password@host``, such as a DSN) in the settings, the
+    local variables of every frame, the request's headers and query string
+    (``META``), cookies and POST parameters, whatever holds it: text, bytes,
+    containers or any value's ``repr()``. It honours ``sensitive_variables``
+    and ``sensitive_post_parameters`` with ``DEBUG`` on too, because the
+    functions that hold relay passwords rely on them. It never raises: a
+    value it cannot show is replaced by the substitute.
     """
 
     def is_active(self, request):
         return True
 
     def cleanse_setting(self, key, value):
-        return self._masked(super().cleanse_setting(key, value))
+        # Also every value of request.META and request.COOKIES.
+        try:
+            value = super().cleanse_setting(key, value)
+        except Exception:  # noqa: BLE001 -- a report must never fail.
+            return self.cleansed_substitute
+        return mask_value(value, self.cleansed_substitute)
 
     def get_traceback_frame_variables(self, request, tb_frame):
         return [
-            (name, self._masked(value))
+            (name, mask_value(value, self.cleansed_substitute))
             for name, value in super().get_traceback_frame_variables(request, tb_frame)
         ]
 
-    def _masked(self, value):
-        if isinstance(value, str):
-            return mask_url_password(value, self.cleansed_substitute)
-        if isinstance(value, dict):
-            return {key: self._masked(item) for key, item in value.items()}
-        if isinstance(value, list | tuple):
-            return type(value)(self._masked(item) for item in value)
-        return value
+    def get_post_parameters(self, request):
+        parameters = super().get_post_parameters(request)
+        if not parameters:
+            return parameters
+        masked = parameters.copy()
+        for name, values in parameters.lists():
+            masked.setlist(
+                name, [mask_value(value, self.cleansed_substitute) for value in values]
+            )
+        return masked
+
+
+class ExceptionReporter(debug.ExceptionReporter):
+    """
+    Django's exception reporter, whose reports mask the password of every
+    URL in them also where no filter is asked: the request's URL and GET
+    parameters, and the exception's message.
+    """
+
+    def get_traceback_html(self):
+        return mask_text(
+            super().get_traceback_html(), self.filter.cleansed_substitute, ends=HTML
+        )
+
+    def get_traceback_text(self):
+        return mask_text(super().get_traceback_text(), self.filter.cleansed_substitute)
+
+
+def masks_with_filter_alone():
+    """
+    Return whether the configured filter is this module's, or a subclass,
+    but the reporter is not: half of each report is then not masked.
+    """
+    reporter_filter = import_string(settings.DEFAULT_EXCEPTION_REPORTER_FILTER)
+    reporter = import_string(settings.DEFAULT_EXCEPTION_REPORTER)
+    return issubclass(reporter_filter, ExceptionReporterFilter) and not issubclass(
+        reporter, ExceptionReporter
+    )
 
 
 @sensitive_variables()

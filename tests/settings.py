@@ -105,6 +105,7 @@ if django.VERSION < (6, 0):
 ROOT_URLCONF = "tests.urls"
 # As the security docs tell users: error reports mask EMAIL_HOSTS passwords.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "email_hosts.reporting.ExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "email_hosts.reporting.ExceptionReporter"
 STATIC_URL = "/static/"
 
 if django.VERSION >= (6, 1):

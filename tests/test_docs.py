@@ -114,7 +114,11 @@ def test_rotation_settings(monkeypatch):
 def test_security_settings_pass_the_deploy_checks(monkeypatch):
     monkeypatch.setenv("FERNET_KEY", "k" * 44)
     example = _example("security_settings.py")
-    names = ["EMAIL_HOSTS_ALLOWED_RELAYS", "DEFAULT_EXCEPTION_REPORTER_FILTER"]
+    names = [
+        "EMAIL_HOSTS_ALLOWED_RELAYS",
+        "DEFAULT_EXCEPTION_REPORTER_FILTER",
+        "DEFAULT_EXCEPTION_REPORTER",
+    ]
     with override_settings(
         EMAIL_HOSTS={"shop": "submission://u:secret@smtp.mailgun.org"},
         FERNET_KEYS=example["FERNET_KEYS"],
@@ -170,3 +174,10 @@ def test_outbox_rq_settings():
         == [settings["EMAIL_HOSTS_OUTBOX"]["QUEUE_NAME"]]
     )
     assert import_string(settings["TASKS"]["default"]["BACKEND"])
+
+
+def test_a_test_that_patches_smtplib_passes(db, smtp_server):
+    example = _example("patched_smtplib_test.py")
+    with override_settings(EMAIL_HOSTS={"shop": smtp_server.dsn()}):
+        example["test_welcome_mail"]()
+    assert smtp_server.connections == 0

@@ -23,6 +23,7 @@ VALUES = {
     "failures",
     "fields",
     "keys",
+    "masking",
     "oauth2",
     "oauth2.client",
     "oauth2.config",

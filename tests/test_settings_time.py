@@ -14,6 +14,7 @@ DATABASES = {{"default": {{"ENGINE": "django.db.backends.sqlite3", "NAME": ":mem
 EMAIL_HOSTS = {{"shop": {dsn!r}}}
 HOSTS_AS_MAILERS = email_hosts.mailers(EMAIL_HOSTS)
 DEFAULT_EXCEPTION_REPORTER_FILTER = "email_hosts.reporting.ExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "email_hosts.reporting.ExceptionReporter"
 """
 
 

@@ -8,6 +8,7 @@ EMAIL_HOSTS_ALLOWED_RELAYS = ["smtp.office365.com", ".mailgun.org"]
 
 # Error reports (the debug page, AdminEmailHandler mails) mask DSN passwords.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "email_hosts.reporting.ExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "email_hosts.reporting.ExceptionReporter"
 
 # Keys of their own, at least 32 characters, the one that encrypts first.
 FERNET_KEYS = [os.environ["FERNET_KEY"]]
