@@ -5,7 +5,7 @@ import re
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from email_hosts.senders import match_plain_sender, parse_address_header
+from email_hosts.senders import match_plain_sender, parse_mailboxes
 
 
 LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
@@ -66,11 +66,10 @@ def domain_of(address):
             return normalize_domain(plain["domain"])
         except ValueError:
             return None
-    parsed = parse_address_header(address)
-    mailboxes = parsed.all_mailboxes if parsed else []
-    if len(mailboxes) != 1 or not mailboxes[0].domain:
+    parsed = parse_mailboxes(address)
+    if not parsed or len(parsed.mailboxes) != 1 or not parsed.mailboxes[0].domain:
         return None
     try:
-        return normalize_domain(mailboxes[0].domain)
+        return normalize_domain(parsed.mailboxes[0].domain)
     except ValueError:
         return None

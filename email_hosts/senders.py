@@ -1,6 +1,7 @@
 """Validate sender addresses such as ``Shop <shop@example.com>``."""
 
 import re
+import typing
 from email.headerregistry import AddressHeader
 
 from django.core.exceptions import ValidationError
@@ -34,15 +35,33 @@ def match_plain_sender(value):
     return _PLAIN_SENDER.fullmatch(value)
 
 
-def parse_address_header(value):
+class Mailbox(typing.NamedTuple):
+    addr_spec: str
+    domain: str
+
+
+class ParsedAddresses(typing.NamedTuple):
+    mailboxes: list
+    #: Whether the email package found defects in the value.
+    defective: bool
+
+
+def parse_mailboxes(value):
     """
-    Return the email package's parse of an address header value, or None if
-    it cannot parse it at all: it raises errors of its own on some values.
+    Return the email package's parse of an address header value as
+    :class:`ParsedAddresses`, or None if it cannot parse it: its parser
+    raises errors of its own on some malformed values (IndexError on
+    ``shop@``, AttributeError on ``a@[``), and on others lists a group
+    among the mailboxes (``g: a@example.com;https://[abc``).
     """
     try:
-        return AddressHeader.value_parser(str(value))
-    except Exception:  # noqa: BLE001 -- the parser's own bugs: IndexError on
-        # "shop@", AttributeError on "a@[" (its defects lack all_defects).
+        parsed = AddressHeader.value_parser(str(value))
+        mailboxes = [
+            Mailbox(str(mailbox.addr_spec), mailbox.domain)
+            for mailbox in parsed.all_mailboxes
+        ]
+        return ParsedAddresses(mailboxes, bool(parsed.all_defects))
+    except Exception:  # noqa: BLE001 -- the parser's own bugs, as above.
         return None
 
 
@@ -60,9 +79,8 @@ def validate_sender(value):
         raise ValidationError(
             _("The sender must not contain line breaks."), code="sender_line_break"
         )
-    parsed = parse_address_header(value)
-    mailboxes = parsed.all_mailboxes if parsed else []
-    if not parsed or parsed.all_defects or len(mailboxes) != 1:
+    parsed = parse_mailboxes(value)
+    if not parsed or parsed.defective or len(parsed.mailboxes) != 1:
         raise ValidationError(
             _(
                 "Enter one sender as addr@example.com or Name <addr@example.com>,"
@@ -71,7 +89,7 @@ def validate_sender(value):
             code="sender_invalid",
             params={"value": value},
         )
-    _validate_address(mailboxes[0].addr_spec)
+    _validate_address(parsed.mailboxes[0].addr_spec)
 
 
 def _validate_address(addr_spec):

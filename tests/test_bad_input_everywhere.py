@@ -106,7 +106,9 @@ def test_check_url_refuses_a_url_that_does_not_parse(url):
         check_url(url, "dsn_oauth2_authorize_url")
 
 
-@pytest.mark.parametrize("sender", ["a@[", 'Z@[=;Z-Z")'])
+@pytest.mark.parametrize(
+    "sender", ["a@[", 'Z@[=;Z-Z")', "g: a@example.com;https://[abc"]
+)
 def test_a_sender_that_breaks_the_email_package_is_refused(sender):
     with pytest.raises(ValidationError):
         validate_sender(sender)

@@ -6,7 +6,7 @@ from hypothesis import given, strategies
 from email_hosts.senders import (
     _PLAIN_SENDER,
     match_plain_sender,
-    parse_address_header,
+    parse_mailboxes,
     validate_sender,
 )
 from tests.fuzzing import fuzz
@@ -51,12 +51,12 @@ def test_the_quick_path_agrees_with_the_email_package(value):
     plain = match_plain_sender(value)
     if plain is None:
         return
-    parsed = parse_address_header(value)
+    parsed = parse_mailboxes(value)
     assert parsed is not None
-    assert parsed.all_defects == []
-    assert len(parsed.all_mailboxes) == 1
-    assert plain["addr_spec"] == parsed.all_mailboxes[0].addr_spec
-    assert plain["domain"] == parsed.all_mailboxes[0].domain
+    assert not parsed.defective
+    assert len(parsed.mailboxes) == 1
+    assert plain["addr_spec"] == parsed.mailboxes[0].addr_spec
+    assert plain["domain"] == parsed.mailboxes[0].domain
 
 
 @given(strategies.from_regex(_PLAIN_SENDER, fullmatch=True))
