@@ -22,9 +22,9 @@ $(UPSTREAM): $(BIN)/.installed
 demo: $(BIN)/.installed
 	$(BIN)/python demo/run.py
 
-## Run the test suite on SQLite with python3.
+## Run the test suite on SQLite with python3, warnings as errors.
 test: $(BIN)/.installed $(UPSTREAM)
-	$(BIN)/python -m pytest -m "not browser and not wheel"
+	$(BIN)/python -W error -m pytest -m "not browser and not wheel" tests migrations_tests
 
 ## Run the admin in headless Chromium (Debian's chromium and chromium-driver).
 test-browser: $(BIN)/.installed
