@@ -7,7 +7,7 @@ import dataclasses
 
 from django.contrib import messages
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
-from django.db.models import OuterRef, Subquery
+from django.db.models import Exists, OuterRef, Subquery
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -17,19 +17,21 @@ from email_hosts import hosts
 from email_hosts.exceptions import OAuth2TokenError, OAuth2Unavailable
 from email_hosts.models import ConnectedAccount, EmailHost
 from email_hosts.oauth2 import accounts, consent
+from email_hosts.oauth2.binding import Destination
 
 
 #: Where the session keeps the consent asked for, by its state.
 SESSION_KEY = "email_hosts_consent"
 
 
-def _delegated_login(obj):
-    """Return the host's delegated OAuth2 login, or None."""
+def _delegated_transport(obj):
+    """Return the host's transport if it logs in with a connected account."""
     try:
-        oauth2 = hosts.from_row(obj).transport.oauth2
+        transport = hosts.from_row(obj).transport
     except ImproperlyConfigured:
         return None
-    return oauth2 if oauth2 is not None and oauth2.delegated else None
+    oauth2 = transport.oauth2
+    return transport if oauth2 is not None and oauth2.delegated else None
 
 
 class ConnectAccountAdmin:
@@ -45,25 +47,24 @@ class ConnectAccountAdmin:
             super()
             .get_queryset(request)
             .annotate(
-                account_app=Subquery(account.values("app")),
+                account_exists=Exists(account),
+                account_destination=Subquery(account.values("destination")),
                 account_reconnect=Subquery(account.values("reconnect_reason")),
             )
         )
 
     def account_warning(self, obj):
         """Return what the list says of a host whose account does not work."""
-        oauth2 = _delegated_login(obj)
-        if oauth2 is None:
+        transport = _delegated_transport(obj)
+        if transport is None:
             return ""
-        app = getattr(obj, "account_app", None)
-        account = (
-            ConnectedAccount(app=app, reconnect_reason=obj.account_reconnect or "")
-            if app
-            else None
-        )
-        if account is None:
+        if not getattr(obj, "account_exists", False):
             return _("Not connected")
-        if accounts.reconnect_reason(account, oauth2):
+        account = ConnectedAccount(
+            destination=obj.account_destination or "",
+            reconnect_reason=obj.account_reconnect or "",
+        )
+        if accounts.reconnect_reason(account, Destination.of(transport)):
             return _("Reconnect needed")
         return ""
 
@@ -78,13 +79,14 @@ class ConnectAccountAdmin:
 
     def account_context(self, request, obj):
         """Return the change page's account box, or {} for other logins."""
-        oauth2 = _delegated_login(obj)
-        if oauth2 is None:
+        transport = _delegated_transport(obj)
+        if transport is None:
             return {}
         account = ConnectedAccount.objects.filter(host=obj).first()
+        destination = Destination.of(transport)
         return {
-            "account_state": accounts.describe(account, oauth2),
-            "account_works": accounts.works(account, oauth2),
+            "account_state": accounts.describe(account, destination),
+            "account_works": accounts.works(account, destination),
             "redirect_uri": self.redirect_uri(request),
         }
 
@@ -94,8 +96,8 @@ class ConnectAccountAdmin:
     @sensitive_variables()
     def _send_to_consent(self, request, objects):
         [obj] = objects
-        oauth2 = _delegated_login(obj)
-        if oauth2 is None:
+        transport = _delegated_transport(obj)
+        if transport is None:
             self.message_user(
                 request,
                 _(
@@ -109,8 +111,8 @@ class ConnectAccountAdmin:
         try:
             pending = consent.begin(
                 obj.key,
-                oauth2,
-                client_secret=hosts.from_row(obj).transport.password,
+                transport.oauth2,
+                client_secret=transport.password,
                 redirect_uri=self.redirect_uri(request),
             )
         except OAuth2Unavailable as exc:

@@ -9,4 +9,5 @@ class EmailHostsConfig(AppConfig):
 
     def ready(self):
         from email_hosts import checks  # noqa: F401, PLC0415 -- registers the checks
+        from email_hosts.oauth2 import signals as oauth2_signals  # noqa: F401, PLC0415
         from email_hosts.outbox import signals  # noqa: F401, PLC0415 -- connects them

@@ -20,6 +20,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from email_hosts import conf, connections, hosts, pool, status, tls
 from email_hosts.exceptions import EmailHostDoesNotExist, invalid_mailer
+from email_hosts.oauth2.binding import Destination
 from email_hosts.oauth2.sasl import OAuth2Login
 
 
@@ -214,12 +215,25 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
         login = OAuth2Login(
             key=self.alias,
             oauth2=self.oauth2,
-            client_secret=self.password,
-            host=self.host,
-            port=self.port,
+            destination=self.oauth2_destination,
             timeout=self.timeout,
         )
         return functools.partial(connection_class, oauth2_login=login)
+
+    @property
+    @sensitive_variables()
+    def oauth2_destination(self):
+        """Return where this backend's OAuth2 tokens go, or None without OAuth2."""
+        if self.oauth2 is None:
+            return None
+        return Destination.of_connection(
+            host=self.host,
+            port=self.port,
+            security="ssl" if self.use_ssl else "starttls" if self.use_tls else "none",
+            username=self.username,
+            oauth2=self.oauth2,
+            client_secret=self.password,
+        )
 
     @sensitive_variables()
     def open(self):

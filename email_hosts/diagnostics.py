@@ -122,9 +122,7 @@ def check_connection(host):
 def _login(backend):
     """Say who an OAuth2 host logged in as, and for how long its token lasts."""
     oauth2 = getattr(backend, "oauth2", None)
-    token = oauth2 and tokens.held(
-        backend.alias, oauth2, client_secret=backend.password
-    )
+    token = oauth2 and tokens.held(backend.alias, oauth2, backend.oauth2_destination)
     if not token:
         return ""
     minutes = token.minutes_left()

@@ -134,9 +134,11 @@ class ConnectedAccount(models.Model):
         related_name="connected_account",
         verbose_name=_("email host"),
     )
-    #: Which OAuth2 app (token URL and client ID) issued the tokens, hashed:
-    #: tokens of another app are not this host's.
-    app = models.CharField(_("OAuth2 app"), max_length=64)
+    #: Where the tokens may go, as a digest of the relay, port, security,
+    #: mailbox, token endpoint, client ID and client secret they were issued
+    #: for (encrypted, since it covers the secret); any other destination
+    #: gets none of them.
+    destination = EncryptedSecretField(_("destination"), blank=True, default="")
     refresh_token = EncryptedSecretField(_("refresh token"))
     access_token = EncryptedSecretField(_("access token"), blank=True)
     expires_at = models.DateTimeField(_("access token expires at"), null=True)

@@ -98,7 +98,7 @@ def test_connected_accounts_travel_with_their_host_by_key(email_host, tmp_path):
 
     host = email_host("shop", TRICKY_DSN)
     ConnectedAccount.objects.create(
-        host=host, app="app", refresh_token="refresh-token-1", connected_at=NOW
+        host=host, destination="d", refresh_token="refresh-token-1", connected_at=NOW
     )
     output = io.StringIO()
     call_command(

@@ -25,6 +25,7 @@ VALUES = {
     "keys",
     "masking",
     "oauth2",
+    "oauth2.binding",
     "oauth2.client",
     "oauth2.config",
     "oauth2.hints",
@@ -42,6 +43,7 @@ SOURCES = {
     "models",
     "oauth2.accounts",
     "oauth2.consent",
+    "oauth2.signals",
     "oauth2.state",
     "outbox.models",
 }

@@ -26,6 +26,7 @@ from email_hosts.backends import get_connection
 from email_hosts.exceptions import OAuth2TokenError
 from email_hosts.models import ConnectedAccount
 from email_hosts.oauth2 import accounts, tokens
+from email_hosts.oauth2.binding import Destination
 from tests.oauth2_relay import CLIENT_SECRET, MAILBOX, give_consent
 
 
@@ -143,7 +144,7 @@ def test_processes_refreshing_at_once_refresh_once_and_keep_the_newest_token(
     connected, oauth2_server
 ):
     _expire_access_token()
-    host_oauth2 = _oauth2_of("shop")
+    transport = _transport_of("shop")
     got, start = [], threading.Barrier(2)
 
     def refresh():
@@ -151,7 +152,10 @@ def test_processes_refreshing_at_once_refresh_once_and_keep_the_newest_token(
         try:
             got.append(
                 accounts.access_token(
-                    "shop", host_oauth2, client_secret=CLIENT_SECRET, timeout=5
+                    "shop",
+                    transport.oauth2,
+                    destination=Destination.of(transport),
+                    timeout=5,
                 )
             )
         finally:
@@ -172,10 +176,10 @@ def test_processes_refreshing_at_once_refresh_once_and_keep_the_newest_token(
     assert ConnectedAccount.objects.get().refresh_token == current.token
 
 
-def _oauth2_of(key):
+def _transport_of(key):
     from email_hosts import hosts  # noqa: PLC0415
 
-    return hosts.from_database(key).transport.oauth2
+    return hosts.from_database(key).transport
 
 
 def test_a_revoked_refresh_token_marks_the_host_reconnect_needed(

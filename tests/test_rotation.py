@@ -138,7 +138,7 @@ def test_rotation_re_encrypts_connected_accounts_tokens_too(email_host):
     with override_settings(FERNET_KEYS=["old-key"]):
         ConnectedAccount.objects.create(
             host=EmailHost.objects.get(),
-            app="app",
+            destination="d",
             refresh_token="refresh-token-under-old-key",
             access_token="access-token-under-old-key",
             connected_at=timezone.now(),

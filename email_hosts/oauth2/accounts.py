@@ -13,7 +13,7 @@ import threading
 from django.db import router, transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
+from django.utils.crypto import constant_time_compare
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -30,12 +30,12 @@ from email_hosts.oauth2.tokens import AccessToken
 DEAD_GRANT = "invalid_grant"
 
 
-def app_of(oauth2):
-    """Return the hash that names the OAuth2 app issuing a host's tokens."""
-    material = f"{oauth2.token_url} {oauth2.client_id}"
-    return salted_hmac(
-        "email_hosts.oauth2.app", material, algorithm="sha256"
-    ).hexdigest()
+#: Why an account's tokens were dropped when its host changed.
+DESTINATION_CHANGED = (
+    "the host's relay, port, security, mailbox, token endpoint, client ID or"
+    " client secret changed since the account was connected, and its tokens"
+    " go to no other destination than the one they were issued for."
+)
 
 
 def not_connected(key):
@@ -61,11 +61,11 @@ def reconnect_needed(key, why):
     )
 
 
-def describe(account, oauth2):
+def describe(account, destination):
     """Return the state of a host's connected account, in words, without secrets."""
     if account is None:
         return _("Not connected: click Connect account.")
-    if why := reconnect_reason(account, oauth2):
+    if why := reconnect_reason(account, destination):
         return _("Reconnect needed: %(why)s") % {"why": why}
     token = stored_token(account)
     minutes = token.minutes_left() if token else 0
@@ -84,39 +84,66 @@ def describe(account, oauth2):
     }
 
 
-def works(account, oauth2):
-    """Return whether ``account`` (or None) gives ``oauth2``'s host tokens."""
-    return account is not None and reconnect_reason(account, oauth2) is None
-
-
-def reconnect_reason(account, oauth2):
-    """Return why the connected ``account`` must be connected again, or None."""
-    if account.app != app_of(oauth2):
-        return "connected with another OAuth2 app than the DSN names"
-    return account.reconnect_reason or None
+def works(account, destination):
+    """Return whether ``account`` (or None) gives tokens for ``destination``."""
+    return account is not None and reconnect_reason(account, destination) is None
 
 
 @sensitive_variables()
-def access_token(key, oauth2, *, client_secret, timeout, rejected=None):
+def issued_for(account, destination):
+    """Return whether ``account``'s tokens were issued for ``destination``."""
+    return constant_time_compare(account.destination, destination.digest())
+
+
+def reconnect_reason(account, destination):
     """
-    Return a fresh :class:`AccessToken` for the host ``key``: this process's,
-    else the one stored in its row if fresh and not ``rejected``, else a
+    Return why the connected ``account`` must be connected again, or None:
+    also when its tokens were issued for another ``destination``.
+    """
+    if not issued_for(account, destination):
+        return account.reconnect_reason or DESTINATION_CHANGED
+    return account.reconnect_reason or None
+
+
+def drop_tokens(key, why=DESTINATION_CHANGED):
+    """
+    Drop the stored tokens of the host ``key``'s connected account, which
+    then reads "reconnect needed" with ``why``. Return whether it had one.
+    """
+    tokens.forget_host(key)
+    return bool(
+        ConnectedAccount.objects.filter(host__key=key).update(
+            access_token="",
+            refresh_token="",
+            expires_at=None,
+            destination="",
+            reconnect_reason=why[:500],
+        )
+    )
+
+
+@sensitive_variables()
+def access_token(key, oauth2, *, destination, timeout, rejected=None):
+    """
+    Return a fresh :class:`AccessToken` for the host ``key`` and its
+    ``destination``: this process's, else the one stored in its row if
+    fresh, not ``rejected`` and issued for that destination, else a
     refreshed one.
     """
 
     @sensitive_variables()
     def new():
         return _from_row(
-            key, oauth2, client_secret=client_secret, timeout=timeout, rejected=rejected
+            key, oauth2, destination=destination, timeout=timeout, rejected=rejected
         )
 
     return tokens.remembered(
-        tokens.process_key(key, oauth2, client_secret), rejected=rejected, new=new
+        tokens.process_key(key, oauth2, destination), rejected=rejected, new=new
     )
 
 
 @sensitive_variables()
-def _from_row(key, oauth2, *, client_secret, timeout, rejected):
+def _from_row(key, oauth2, *, destination, timeout, rejected):
     # In a transaction of its own, on a thread of its own if the caller is
     # inside one: a rotated refresh token must be kept even if the caller's
     # transaction rolls back. Not on SQLite, where the caller's transaction
@@ -125,7 +152,7 @@ def _from_row(key, oauth2, *, client_secret, timeout, rejected):
     caller = transaction.get_connection(using)
     if not caller.in_atomic_block or caller.vendor == "sqlite":
         return _under_lock(
-            key, oauth2, client_secret=client_secret, timeout=timeout, rejected=rejected
+            key, oauth2, destination=destination, timeout=timeout, rejected=rejected
         )
     outcome = {}
 
@@ -135,7 +162,7 @@ def _from_row(key, oauth2, *, client_secret, timeout, rejected):
             outcome["token"] = _under_lock(
                 key,
                 oauth2,
-                client_secret=client_secret,
+                destination=destination,
                 timeout=timeout,
                 rejected=rejected,
             )
@@ -153,53 +180,72 @@ def _from_row(key, oauth2, *, client_secret, timeout, rejected):
 
 
 @sensitive_variables()
-def _under_lock(key, oauth2, *, client_secret, timeout, rejected):
+def _under_lock(key, oauth2, *, destination, timeout, rejected):
     using = router.db_for_write(ConnectedAccount)
     with transaction.atomic(using=using):
-        if not transaction.get_connection(using).features.has_select_for_update:
-            # SQLite locks no rows, but a write takes the database's write
-            # lock, which a second refresher then waits for.
-            ConnectedAccount.objects.using(using).filter(host__key=key).update(
-                app=F("app")
-            )
-        account = (
-            ConnectedAccount.objects.using(using)
-            .select_for_update()
-            .filter(host__key=key)
-            .first()
+        outcome = _refresh_locked(
+            key,
+            oauth2,
+            destination=destination,
+            timeout=timeout,
+            rejected=rejected,
+            using=using,
         )
-        if account is None:
-            raise not_connected(key)
-        if why := reconnect_reason(account, oauth2):
-            raise reconnect_needed(key, why + ".")
-        stored = stored_token(account)
-        if (
-            stored
-            and stored.is_fresh()
-            and stored.value != getattr(rejected, "value", None)
-        ):
-            # Another process refreshed while this one waited for the lock.
-            return stored
-        try:
-            answer = client.ask(
-                key,
-                oauth2,
-                client_secret=client_secret,
-                timeout=timeout,
-                secrets=(account.refresh_token,),
-                grant_type="refresh_token",
-                refresh_token=account.refresh_token,
-            )
-        except OAuth2TokenError as exc:
-            if exc.error != DEAD_GRANT:
-                raise
-            account.reconnect_reason = exc.reason[:500]
-            account.save(update_fields=["reconnect_reason"])
-            failure = reconnect_needed(key, exc.reason)
-        else:
-            return store(account, answer)
-    # Outside the block, so that the mark is committed.
-    raise failure
+    # Outside the block, so that what it marked or dropped is committed.
+    if isinstance(outcome, OAuth2TokenError):
+        raise outcome
+    return outcome
+
+
+@sensitive_variables()
+def _refresh_locked(key, oauth2, *, destination, timeout, rejected, using):  # noqa: PLR0913
+    """
+    Return the host's token, refreshed if need be, or the error that says
+    why it has none, with the account row locked.
+    """
+    if not transaction.get_connection(using).features.has_select_for_update:
+        # SQLite locks no rows, but a write takes the database's write
+        # lock, which a second refresher then waits for.
+        ConnectedAccount.objects.using(using).filter(host__key=key).update(
+            connected_at=F("connected_at")
+        )
+    account = (
+        ConnectedAccount.objects.using(using)
+        .select_for_update()
+        .filter(host__key=key)
+        .first()
+    )
+    if account is None:
+        return not_connected(key)
+    if why := reconnect_reason(account, destination):
+        if account.access_token or account.refresh_token:
+            drop_tokens(key, why)  # Never for another destination.
+        return reconnect_needed(key, why.rstrip(".") + ".")
+    stored = stored_token(account)
+    if (
+        stored
+        and stored.is_fresh()
+        and stored.value != getattr(rejected, "value", None)
+    ):
+        # Another process refreshed while this one waited for the lock.
+        return stored
+    try:
+        answer = client.ask(
+            key,
+            oauth2,
+            client_secret=destination.client_secret,
+            timeout=timeout,
+            secrets=(account.refresh_token,),
+            grant_type="refresh_token",
+            refresh_token=account.refresh_token,
+        )
+    except OAuth2TokenError as exc:
+        if exc.error != DEAD_GRANT:
+            raise
+        account.reconnect_reason = exc.reason[:500]
+        account.save(update_fields=["reconnect_reason"])
+        return reconnect_needed(key, exc.reason)
+    return store(account, answer)
 
 
 @sensitive_variables()

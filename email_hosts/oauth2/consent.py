@@ -15,6 +15,7 @@ from email_hosts import hosts
 from email_hosts.exceptions import OAuth2TokenError
 from email_hosts.models import ConnectedAccount
 from email_hosts.oauth2 import accounts, client, tokens
+from email_hosts.oauth2.binding import Destination
 
 
 #: Seconds to wait for the token endpoint, for a host without a timeout.
@@ -82,7 +83,7 @@ def finish(row, *, code, pending, user):
     account, _ = ConnectedAccount.objects.update_or_create(
         host=row,
         defaults={
-            "app": accounts.app_of(oauth2),
+            "destination": Destination.of(transport).digest(),
             "refresh_token": answer.refresh_token,
             "connected_by": user.get_username(),
             "connected_at": timezone.now(),

@@ -11,6 +11,7 @@ import smtplib
 from django.views.decorators.debug import sensitive_variables
 
 from email_hosts.oauth2 import tokens
+from email_hosts.oauth2.binding import Destination
 from email_hosts.oauth2.config import OAuth2
 
 
@@ -37,15 +38,14 @@ _ERROR_ANSWERS = {"XOAUTH2": "", "OAUTHBEARER": "\x01"}
 @dataclasses.dataclass(frozen=True)
 class OAuth2Login:
     """
-    Log a connection in to the relay ``host``:``port`` of the host ``key``
-    with OAuth2. ``repr()`` leaves the client secret out.
+    Log a connection of the host ``key`` in to its relay with OAuth2, with
+    a token issued for that ``destination`` alone. ``repr()`` leaves the
+    client secret out.
     """
 
     key: str
     oauth2: OAuth2
-    client_secret: str = dataclasses.field(repr=False)
-    host: str
-    port: int
+    destination: Destination
     timeout: float
 
     @sensitive_variables()
@@ -80,7 +80,7 @@ class OAuth2Login:
         return source(
             self.key,
             self.oauth2,
-            client_secret=self.client_secret,
+            destination=self.destination,
             timeout=self.timeout,
             **options,
         )
@@ -90,7 +90,12 @@ class OAuth2Login:
         if mechanism == "XOAUTH2":
             initial = xoauth2(user, token.value)
         else:
-            initial = oauthbearer(user, token.value, host=self.host, port=self.port)
+            initial = oauthbearer(
+                user,
+                token.value,
+                host=self.destination.relay,
+                port=self.destination.port,
+            )
 
         def answer(challenge=None):
             return initial if challenge is None else _ERROR_ANSWERS[mechanism]

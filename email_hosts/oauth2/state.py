@@ -5,6 +5,7 @@ from django.utils.translation import ngettext
 
 from email_hosts.models import ConnectedAccount
 from email_hosts.oauth2 import accounts, tokens
+from email_hosts.oauth2.binding import Destination
 
 
 def describe(key, transport):
@@ -15,11 +16,12 @@ def describe(key, transport):
     oauth2 = transport.oauth2
     if oauth2 is None:
         return ""
+    destination = Destination.of(transport)
     if oauth2.delegated:
         account = ConnectedAccount.objects.filter(host__key=key).first()
-        return accounts.describe(account, oauth2)
-    token = tokens.held(key, oauth2, client_secret=transport.password) or (
-        tokens.shared(key, oauth2, client_secret=transport.password)
+        return accounts.describe(account, destination)
+    token = tokens.held(key, oauth2, destination) or (
+        tokens.shared(key, oauth2, destination)
     )
     if token is None or not token.is_fresh():
         return _("No access token yet: the next send gets one.")

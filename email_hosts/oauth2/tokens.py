@@ -53,21 +53,23 @@ _locks_lock = threading.Lock()
 
 
 @sensitive_variables()
-def access_token(key, oauth2, *, client_secret, timeout, rejected=None):
+def access_token(key, oauth2, *, destination, timeout, rejected=None):
     """
     Return a fresh :class:`AccessToken` for the host ``key``'s app (client
-    credentials): this process's, else one another process left in the
-    cache, else a new one. ``rejected`` is a token the relay refused before
-    it expired: never returned again.
+    credentials) and its ``destination``: this process's, else one another
+    process left in the cache, else a new one. ``rejected`` is a token the
+    relay refused before it expired: never returned again.
     """
-    cache_key = process_key(key, oauth2, client_secret)
+    cache_key = process_key(key, oauth2, destination)
 
     @sensitive_variables()
     def new():
         token = _shared(cache_key)
         if token is not None and token.is_fresh() and token != rejected:
             return token
-        token = fetch(key, oauth2, client_secret=client_secret, timeout=timeout)
+        token = fetch(
+            key, oauth2, client_secret=destination.client_secret, timeout=timeout
+        )
         _share(cache_key, token)
         return token
 
@@ -96,15 +98,15 @@ def remembered(cache_key, *, rejected, new):
 
 
 @sensitive_variables()
-def held(key, oauth2, *, client_secret):
+def held(key, oauth2, destination):
     """Return this process's token for the host, or None: to say how long it lasts."""
-    return _tokens.get(process_key(key, oauth2, client_secret))
+    return _tokens.get(process_key(key, oauth2, destination))
 
 
 @sensitive_variables()
-def shared(key, oauth2, *, client_secret):
+def shared(key, oauth2, destination):
     """Return the token another process left in the cache for the host, or None."""
-    return _shared(process_key(key, oauth2, client_secret))
+    return _shared(process_key(key, oauth2, destination))
 
 
 def forget_host(key):
@@ -141,11 +143,12 @@ def _lock(cache_key):
 
 
 @sensitive_variables()
-def process_key(key, oauth2, client_secret):
+def process_key(key, oauth2, destination):
     """Return the key of the host's tokens in this process and the cache."""
-    # Keyed by the secret too: a rotated secret must not reuse a token. A
-    # connected account's tokens are its host's alone; an app's are shared.
-    material = f"{oauth2.token_url} {oauth2.client_id} {oauth2.scope} {client_secret}"
+    # Keyed by the whole destination (relay, mailbox, app, client secret):
+    # a token never follows a host to another relay, and a new secret never
+    # reuses one. A connected account's tokens are its host's alone.
+    material = f"{destination.digest()} {oauth2.scope}"
     digest = salted_hmac("email_hosts.oauth2", material, algorithm="sha256")
     owner = f":{key}" if oauth2.delegated else ""
     return f"email_hosts:oauth2:{digest.hexdigest()}{owner}"
