@@ -4,6 +4,7 @@ provider's consent page for a host, and takes the answer back.
 """
 
 import dataclasses
+import time
 
 from django.contrib import messages
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
@@ -20,8 +21,41 @@ from email_hosts.oauth2 import accounts, consent
 from email_hosts.oauth2.binding import Destination
 
 
-#: Where the session keeps the consent asked for, by its state.
-SESSION_KEY = "email_hosts_consent"
+#: Where the session keeps the consents asked for, by their state.
+SESSION_KEY = "email_hosts_consents"
+#: Seconds an answer to Connect account is taken back after the click.
+PENDING_SECONDS = 600
+#: Consents a session waits for at once, the newest kept.
+MAX_PENDING = 5
+
+
+def _remember_consent(session, pk, pending):
+    """Keep ``pending`` in ``session`` by its state, beside the others."""
+    now = time.time()
+    waiting = {
+        state: asked
+        for state, asked in session.get(SESSION_KEY, {}).items()
+        if asked["expires_at"] > now
+    }
+    waiting[pending.state] = {
+        "pk": pk,
+        "expires_at": now + PENDING_SECONDS,
+        **dataclasses.asdict(pending),
+    }
+    session[SESSION_KEY] = dict(list(waiting.items())[-MAX_PENDING:])
+
+
+def _take_consent(session, state):
+    """
+    Return the consent asked for with ``state``, removed from ``session``,
+    or None: a forged or stale answer leaves every other one waiting.
+    """
+    waiting = session.get(SESSION_KEY, {})
+    if not isinstance(state, str) or state not in waiting:
+        return None
+    asked = waiting.pop(state)
+    session[SESSION_KEY] = waiting
+    return asked if asked["expires_at"] > time.time() else None
 
 
 def _delegated_transport(obj):
@@ -118,22 +152,22 @@ class ConnectAccountAdmin:
         except OAuth2Unavailable as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return None
-        # One consent at a time per session: a new one replaces the last.
-        request.session[SESSION_KEY] = {"pk": obj.pk, **dataclasses.asdict(pending)}
+        _remember_consent(request.session, obj.pk, pending)
         return HttpResponseRedirect(pending.url)
 
     @sensitive_variables()
     def connected_view(self, request):
         """Take the provider's answer: a code to trade for tokens, or an error."""
-        asked = request.session.pop(SESSION_KEY, None)
-        if asked is None or asked["state"] != request.GET.get("state"):
+        asked = _take_consent(request.session, request.GET.get("state"))
+        if asked is None:
             self.message_user(
                 request,
                 _(
                     "This answer from the OAuth2 provider matches no Connect account"
-                    " clicked in this browser, so it was ignored. Click Connect"
-                    " account again."
-                ),
+                    " clicked in this browser in the last %(minutes)s minutes, so it"
+                    " was ignored. Click Connect account again."
+                )
+                % {"minutes": PENDING_SECONDS // 60},
                 messages.ERROR,
             )
             return self._changelist()
@@ -156,7 +190,11 @@ class ConnectAccountAdmin:
             )
             return self._change_page(obj)
         pending = consent.Pending(
-            **{name: value for name, value in asked.items() if name != "pk"}
+            **{
+                name: value
+                for name, value in asked.items()
+                if name not in ("pk", "expires_at")
+            }
         )
         try:
             consent.finish(
