@@ -60,6 +60,8 @@ def test_an_operator_resends_the_uncertain_message_and_cancels_the_waiting_one(
     page.set_window_size(1600, 700)
     screenshot(page, "outbox")
     choose(page, "uncertain@", action="resend")
+    assert "they may get it twice" in page.page_source
+    click(page, "button[value=not_accepted]")
     assert messages(page) == ["1 message was queued to be sent again."]
     # The immediate task backend delivered it on commit.
     uncertain.refresh_from_db()

@@ -88,4 +88,3 @@ def test_an_answer_without_a_state_cancels_nothing(hosts_, admin_client):
     assert "matches no Connect account" in _messages(admin_client, CONNECTED)
     assert state in admin_client.session[admin_connect.SESSION_KEY]
     assert "the account is connected" in _messages(admin_client, answer)
-

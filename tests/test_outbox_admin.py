@@ -6,6 +6,7 @@ import io
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.core import checks
+from django.core.mail import EmailMessage
 from django.core.management import call_command
 from django.test import override_settings
 from django.urls import reverse
@@ -18,8 +19,10 @@ from email_hosts.checks import (
     check_rate_limits_setting,
     check_retry_delays_setting,
 )
+from email_hosts.outbox import OutboxBackend
 from email_hosts.outbox.claims import beat
 from email_hosts.outbox.models import OutboxMessage, Status, WorkerBeat
+from tests.conftest import RecordingHandler
 
 
 pytestmark = pytest.mark.django_db
@@ -28,11 +31,11 @@ SECRET_LINK = b"https://example.com/reset/secret-token/"
 
 def stored(status=Status.QUEUED, **fields):
     fields.setdefault("next_attempt_at", timezone.now() + datetime.timedelta(hours=1))
+    fields.setdefault("recipients", ["you@example.net"])
+    fields.setdefault("pending_recipients", fields["recipients"])
     return OutboxMessage.objects.create(
         host_key="shop",
         from_email="shop@example.com",
-        recipients=["you@example.net"],
-        pending_recipients=["you@example.net"],
         message=b"Subject: Reset\r\n\r\n" + SECRET_LINK + b"\r\n",
         message_id="<1@example.com>",
         status=status,
@@ -40,10 +43,12 @@ def stored(status=Status.QUEUED, **fields):
     )
 
 
-def act(client, action, *rows):
+def act(client, action, *rows, **confirmation):
+    """Apply an admin action to ``rows``; with ``confirmation``, confirm it."""
     return client.post(
         reverse("admin:email_hosts_outboxmessage_changelist"),
-        {"action": action, "_selected_action": [row.pk for row in rows]},
+        {"action": action, "_selected_action": [row.pk for row in rows]}
+        | ({"post": "yes"} | confirmation if confirmation else {}),
         follow=True,
     )
 
@@ -83,20 +88,65 @@ def test_retry_now_makes_a_queued_message_due(
 
 def test_resend_queues_an_uncertain_message_again(admin_client):
     row = stored(Status.UNCERTAIN, attempts=1, last_error="connection broke")
-    response = act(admin_client, "resend", row)
+    response = act(admin_client, "resend", row, resend_to="not_accepted")
     row.refresh_from_db()
-    assert (row.status, row.attempts) == (Status.QUEUED, 0)
+    assert (row.status, row.attempts, row.last_error) == (Status.QUEUED, 0, "")
     assert "1 message was queued to be sent again." in response.content.decode()
 
 
 def test_resend_leaves_a_queued_or_sent_message_alone(admin_client):
     queued, sent = stored(), stored(Status.SENT)
-    response = act(admin_client, "resend", queued, sent)
+    response = act(admin_client, "resend", queued, sent, resend_to="not_accepted")
     assert "0 messages were queued" in response.content.decode()
     assert sorted(OutboxMessage.objects.values_list("status", flat=True)) == [
         Status.QUEUED,
         Status.SENT,
     ]
+
+
+def _partly_delivered():
+    """A failed message the relay accepted for one recipient and refused another."""
+    return stored(
+        Status.FAILED,
+        attempts=1,
+        recipients=["ok@example.net", "gone@example.net", "later@example.net"],
+        pending_recipients=["later@example.net"],
+        refused_recipients={"gone@example.net": "550 5.1.1 No such user"},
+    )
+
+
+def test_resend_asks_first_and_says_to_whom(admin_client):
+    row = _partly_delivered()
+    page = act(admin_client, "resend", row)
+    text = page.content.decode()
+    assert "gone@example.net, later@example.net" in text  # Sends to.
+    assert "ok@example.net" in text  # Accepted already, not sent again.
+    assert "Resend to every recipient, again to those who got it" in text
+    row.refresh_from_db()
+    assert row.status == Status.FAILED  # Nothing happened yet.
+
+
+def test_resend_goes_to_the_recipients_not_accepted(admin_client):
+    row = _partly_delivered()
+    act(admin_client, "resend", row, resend_to="not_accepted")
+    row.refresh_from_db()
+    assert row.status == Status.QUEUED
+    assert row.pending_recipients == ["gone@example.net", "later@example.net"]
+    assert row.refused_recipients == {}
+
+
+def test_resend_to_all_is_an_explicit_choice(admin_client):
+    row = _partly_delivered()
+    act(admin_client, "resend", row, resend_to="all")
+    row.refresh_from_db()
+    assert row.pending_recipients == row.recipients
+
+
+def test_an_uncertain_message_is_said_to_maybe_arrive_twice(admin_client):
+    row = stored(Status.UNCERTAIN, attempts=1)
+    text = act(admin_client, "resend", row).content.decode()
+    assert "they may get it twice" in text
+    assert "Resend to every recipient" not in text  # Nobody accepted it for sure.
 
 
 def test_cancel_stops_a_queued_message(admin_client):
@@ -188,3 +238,44 @@ def test_the_host_list_counts_the_outbox_of_the_last_day(admin_client, email_hos
     )
     page = admin_client.get(reverse("admin:email_hosts_emailhost_changelist"))
     assert "2 sent, 1 retrying, 1 failed" in page.content.decode()
+
+
+class GreylistsOnce(RecordingHandler):
+    """A relay that defers later@ the first time, as greylisting does."""
+
+    def __init__(self, **behaviour):
+        super().__init__(**behaviour)
+        self.deferred = False
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        if address == "later@example.net" and not self.deferred:
+            self.deferred = True
+            return "450 4.2.0 Greylisted, try again later"
+        return await super().handle_RCPT(
+            server, session, envelope, address, rcpt_options
+        )
+
+
+def test_a_partly_delivered_message_resent_reaches_nobody_twice(
+    admin_client, email_host, smtp_server_factory, settings,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    relay = smtp_server_factory(handler_class=GreylistsOnce)
+    email_host("shop", relay.dsn())
+    settings.EMAIL_HOSTS_RETRY_DELAYS = []  # Deferred once: failed.
+    message = EmailMessage(
+        "Hi", "Body", "shop@example.com", ["ok@example.net", "later@example.net"]
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        OutboxBackend(host="shop").send_messages([message])
+    row = OutboxMessage.objects.get()
+    assert (row.status, row.pending_recipients) == (
+        Status.FAILED,
+        ["later@example.net"],
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        act(admin_client, "resend", row, resend_to="not_accepted")
+    delivered = [envelope.rcpt_tos for envelope in relay.envelopes]
+    assert delivered == [["ok@example.net"], ["later@example.net"]]
+    row.refresh_from_db()
+    assert row.status == Status.SENT

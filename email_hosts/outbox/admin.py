@@ -8,6 +8,7 @@ from django.utils.translation import ngettext
 from email_hosts.fields import UndecryptableValue
 from email_hosts.outbox import operations
 from email_hosts.outbox.models import OutboxMessage, Status
+from email_hosts.outbox.resend_confirmation import resend_confirmation
 
 
 BODY_PERMISSION = "email_hosts.view_message_body"
@@ -90,7 +91,12 @@ class OutboxMessageAdmin(admin.ModelAdmin):
         permissions=["change"],
     )
     def resend(self, request, queryset):
-        count = operations.resend(queryset)
+        """Say to whom each message would go, then resend it once confirmed."""
+        if request.POST.get("post") != "yes":
+            return resend_confirmation(self, request, queryset)
+        count = operations.resend(
+            queryset, to_all=request.POST.get("resend_to") == "all"
+        )
         self._report(
             request,
             count,
@@ -100,6 +106,7 @@ class OutboxMessageAdmin(admin.ModelAdmin):
                 count,
             ),
         )
+        return None
 
     @admin.action(
         description=_("Cancel selected queued messages"), permissions=["change"]

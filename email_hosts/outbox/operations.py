@@ -26,23 +26,40 @@ def retry_now(queryset):
     return count
 
 
-def resend(queryset):
+#: The messages an operator may send again.
+RESENDABLE = (Status.FAILED, Status.UNCERTAIN)
+
+
+def not_accepted(row):
     """
-    Queue failed and uncertain messages again, a deliberate act: an
-    uncertain one may reach its recipients twice. Recipients a relay refused
-    for good are tried again too. Return how many.
+    Return the recipients of a failed or uncertain message that no relay
+    has accepted it for: those still pending (for an uncertain message, the
+    ones whose answer was lost) and those refused.
+    """
+    waiting = set(row.pending_recipients) | set(row.refused_recipients)
+    return [recipient for recipient in row.recipients if recipient in waiting]
+
+
+def resend(queryset, *, to_all=False):
+    """
+    Queue failed and uncertain messages again, a deliberate act: to the
+    recipients no relay accepted them for, or with ``to_all`` to every
+    recipient, again to those who got them. An uncertain message may reach
+    its pending recipients twice. Return how many were queued.
     """
     count = 0
     with transaction.atomic(using=queryset.db):
-        for row in queryset.select_for_update().filter(
-            status__in=[Status.FAILED, Status.UNCERTAIN]
-        ):
-            row.pending_recipients = row.recipients
+        for row in queryset.select_for_update().filter(status__in=RESENDABLE):
+            recipients = row.recipients if to_all else not_accepted(row)
+            if not recipients:
+                continue
+            row.pending_recipients = recipients
             row.refused_recipients = {}
             row.status = Status.QUEUED
             row.attempts = 0
             row.next_attempt_at = timezone.now()
             row.finished_at = None
+            row.last_error = ""
             row.save()
             count += 1
         if count:
