@@ -58,9 +58,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 from speckenv_django import django_email_url
 
-from email_hosts import fields, hosts, pool
+from email_hosts import encryption, hosts, pool
 from email_hosts.backends import get_connection, parse_conf
-from email_hosts.fields import fernet
+from email_hosts.encryption import fernet
 from email_hosts.models import EmailHost
 from email_hosts.outbox import OutboxBackend, tasks
 from email_hosts.outbox.delivery import deliver_due
@@ -497,7 +497,7 @@ def _seed_distinct(count):
 def _forget_resolved_hosts():
     hosts._encrypted_host.cache_clear()
     hosts._stored_host.cache_clear()
-    fields._decrypt.cache_clear()
+    encryption._decrypt.cache_clear()
 
 
 def _per_key(resolve, keys, before=None):

@@ -9,7 +9,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connections, router
 from django.utils import timezone
 
-from email_hosts import conf, fields, hosts, reporting
+from email_hosts import conf, encryption, hosts, reporting
 from email_hosts.exceptions import EmailHostUndecryptable, RelayNotAllowed
 from email_hosts.routing.table import build_table, find_cycle
 
@@ -100,7 +100,7 @@ def check_allowed_relays_set(app_configs, **kwargs):
 def check_fernet_keys_setting(app_configs, **kwargs):
     """Report ``FERNET_KEYS`` that cannot encrypt (E013)."""
     return _setting_errors(
-        fields.fernet,
+        encryption.fernet,
         hint="Generate a key with Fernet.generate_key() or any long random"
         " string, and keep it out of the code.",
         check_id="email_hosts.E013",
@@ -132,12 +132,12 @@ def check_pipelining_setting(app_configs, **kwargs):
 def check_fernet_key_length(app_configs, **kwargs):
     """Warn about ``FERNET_KEYS`` entries shorter than 32 characters (W005)."""
     try:
-        short = fields.short_keys()
+        short = encryption.short_keys()
     except ImproperlyConfigured:
         return []  # E013 reports it.
     return [
         checks.Warning(
-            f"FERNET_KEYS[{index}] is shorter than {fields.MIN_KEY_LENGTH}"
+            f"FERNET_KEYS[{index}] is shorter than {encryption.MIN_KEY_LENGTH}"
             " characters, so the stored hosts it encrypts are easier to guess.",
             hint="Put a longer random key first and run rotate_email_host_keys.",
             id="email_hosts.W005",

@@ -1,169 +1,44 @@
 """
-The encrypted fields: DSNs and secrets, and outbox messages.
+The encrypted fields: DSNs and secrets, and outbox messages and envelopes.
 
 It wraps django-fernet-fields-v2 so that migrations reference
 ``email_hosts.fields`` only, and adds what the project needs on top:
 
-* the keys are read from the settings again after every settings change
-  (``override_settings``), not only at startup;
-* without ``FERNET_KEYS``, ``SECRET_KEY_FALLBACKS`` decrypt too, so a
-  ``SECRET_KEY`` rotation done Django's way keeps every host readable;
+* the keys come from :mod:`email_hosts.encryption`, read from the settings
+  again after every settings change, with ``SECRET_KEY_FALLBACKS`` when
+  ``FERNET_KEYS`` is unset;
 * a value that no key decrypts loads as :class:`UndecryptableValue` instead
   of raising, so the admin still opens, and saving it writes the original
   ciphertext back unchanged.
 """
 
-import binascii
-import functools
+import json
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
+from cryptography.fernet import InvalidToken
 from django.db import models
 from django.utils.encoding import force_bytes
 from django.views.decorators.debug import sensitive_variables
-from fernet_fields import EncryptedTextField
-from fernet_fields.hkdf import derive_fernet_key
+from fernet_fields import EncryptedTextField as _FernetTextField
 
-from email_hosts import conf
-
-
-class UndecryptableValue:
-    """A stored value that none of the configured keys can decrypt."""
-
-    def __init__(self, ciphertext):
-        self.ciphertext = ciphertext
-
-    def __repr__(self):
-        return "<UndecryptableValue>"
-
-    def __eq__(self, other):
-        return (
-            isinstance(other, UndecryptableValue)
-            and other.ciphertext == self.ciphertext
-        )
-
-    def __hash__(self):
-        return hash(self.ciphertext)
+from email_hosts.encryption import (
+    UndecryptableValue,
+    decrypt,
+    encryption_keys,
+    fernet,
+)
 
 
-#: Shorter keys draw a deploy warning (email_hosts.W005).
-MIN_KEY_LENGTH = 32
+__all__ = [
+    "EncryptedDSNField",
+    "EncryptedJSONField",
+    "EncryptedMessageField",
+    "EncryptedSecretField",
+    "EncryptedTextField",
+    "UndecryptableValue",
+]
 
 
-@conf.read_once
-@sensitive_variables()
-def encryption_keys():
-    """
-    Return the keys in use, the one that encrypts first. Raise
-    ``ImproperlyConfigured`` unless ``FERNET_KEYS`` is unset or a non-empty
-    list of non-empty keys: a plain string would otherwise encrypt with its
-    first character alone.
-    """
-    if (keys := getattr(settings, "FERNET_KEYS", None)) is None:
-        return (settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", ()))
-    if (
-        not isinstance(keys, list | tuple)
-        or not keys
-        or not all(isinstance(key, str | bytes) and key for key in keys)
-    ):
-        raise ImproperlyConfigured(
-            "FERNET_KEYS must be a non-empty list of non-empty strings, the key"
-            " that encrypts first, such as [env('FERNET_KEY')]. Leave it unset"
-            " to use SECRET_KEY and SECRET_KEY_FALLBACKS."
-        )
-    return tuple(keys)
-
-
-@conf.read_once
-def _use_hkdf():
-    return getattr(settings, "FERNET_USE_HKDF", True)
-
-
-@functools.lru_cache(maxsize=8)
-@sensitive_variables()
-def _fernet(keys, *, use_hkdf):
-    # Deriving a key costs a few hundred microseconds; do it once per key set.
-    if use_hkdf:
-        return MultiFernet([Fernet(derive_fernet_key(key)) for key in keys])
-    fernets = []
-    for index, key in enumerate(keys):
-        try:
-            fernets.append(Fernet(key))
-        except (ValueError, TypeError, binascii.Error):
-            # From None: the original's frames hold the key.
-            raise ImproperlyConfigured(
-                f"FERNET_KEYS[{index}] is not a Fernet key, which FERNET_USE_HKDF"
-                f" = False requires: 32 url-safe base64-encoded bytes, as made by"
-                f" Fernet.generate_key(). Or remove FERNET_USE_HKDF."
-            ) from None
-    return MultiFernet(fernets)
-
-
-@sensitive_variables()
-def decrypt(ciphertext):
-    """
-    Return the plaintext of ``ciphertext``, or :class:`UndecryptableValue` if
-    no current key decrypts it. Memoized: a ciphertext never changes, and an
-    edit writes a new one, so the cache cannot serve a stale value.
-    """
-    return _decrypt(current_fernet(), bytes(ciphertext))
-
-
-@sensitive_variables()
-def decrypt_with(a_fernet, ciphertext):
-    """
-    Return the plaintext of ``ciphertext`` (bytes) under ``a_fernet``, or
-    :class:`UndecryptableValue`. Not memoized itself: :func:`decrypt`
-    memoizes it, and hosts memoize what they make of the plaintext.
-    """
-    try:
-        return a_fernet.decrypt(ciphertext).decode()
-    except InvalidToken:
-        return UndecryptableValue(ciphertext)
-
-
-#: decrypt_with(), memoized: a ciphertext never changes, and the Fernet of
-#: other keys is another object.
-_decrypt = functools.lru_cache(maxsize=4096)(decrypt_with)
-
-
-@conf.read_once
-@sensitive_variables()
-def current_fernet():
-    """
-    Return the ``MultiFernet`` that decrypts with the current settings: the
-    same object until they change, so it can key a cache.
-    """
-    return fernet()
-
-
-@sensitive_variables()
-def fernet(*, primary_only=False):
-    """
-    Return the ``MultiFernet`` for the current settings, or with
-    ``primary_only`` one for the first key alone, the one that encrypts.
-    """
-    keys = encryption_keys()
-    return _fernet(keys[:1] if primary_only else keys, use_hkdf=_use_hkdf())
-
-
-@sensitive_variables()
-def short_keys():
-    """
-    Return the positions in ``FERNET_KEYS`` of keys under 32 characters.
-    Raise ``ImproperlyConfigured`` like :func:`encryption_keys`.
-    """
-    if getattr(settings, "FERNET_KEYS", None) is None:
-        return []  # SECRET_KEY's length is Django's own check.
-    return [
-        index
-        for index, key in enumerate(encryption_keys())
-        if len(key) < MIN_KEY_LENGTH
-    ]
-
-
-class EncryptedDSNField(EncryptedTextField):
+class EncryptedDSNField(_FernetTextField):
     """A text field stored Fernet-encrypted, keyed by the current settings."""
 
     @property
@@ -213,23 +88,30 @@ class EncryptedSecretField(EncryptedDSNField):
     """A token or other secret, stored encrypted with the DSNs' keys."""
 
 
-class EncryptedMessageField(models.BinaryField):
+class _EncryptedBlobField(models.BinaryField):
     """
-    A message as sent (MIME bytes), stored Fernet-encrypted with the DSNs'
-    keys: outbox messages carry password-reset links. Loads as bytes, or as
-    :class:`UndecryptableValue`. Not memoized, unlike DSNs: each message is
-    read once, and a cache would hold mail in memory.
+    A value stored Fernet-encrypted, with the DSNs' keys, in a binary column.
+    Loads as the value, or as :class:`UndecryptableValue`. Not memoized,
+    unlike DSNs: each outbox message is read once, and a cache would hold
+    mail in memory. Subclasses turn the value into bytes and back.
     """
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("editable", False)
         super().__init__(*args, **kwargs)
 
+    def to_bytes(self, value):
+        raise NotImplementedError
+
+    def from_bytes(self, data):
+        raise NotImplementedError
+
+    @sensitive_variables()
     def from_db_value(self, value, expression, connection, *args):
         if value is None:
             return None
         try:
-            return fernet().decrypt(bytes(value))
+            return self.from_bytes(fernet().decrypt(bytes(value)))
         except InvalidToken:
             return UndecryptableValue(bytes(value))
 
@@ -238,5 +120,66 @@ class EncryptedMessageField(models.BinaryField):
         if isinstance(value, UndecryptableValue):
             value = value.ciphertext
         elif value is not None:
-            value = fernet().encrypt(bytes(value))
+            value = fernet().encrypt(self.to_bytes(value))
         return super().get_db_prep_value(value, connection, prepared=prepared)
+
+
+class EncryptedMessageField(_EncryptedBlobField):
+    """
+    A message as sent (MIME bytes), stored encrypted: outbox messages carry
+    password-reset links.
+    """
+
+    def to_bytes(self, value):
+        return bytes(value)
+
+    def from_bytes(self, data):
+        return data
+
+
+class _SerializedAsText:
+    """Fixtures write the value as text, not as base64 of the bytes."""
+
+    def value_to_string(self, obj):
+        value = self.value_from_object(obj)
+        if isinstance(value, UndecryptableValue):
+            raise ValueError(  # noqa: TRY004 -- a state, not a type, is wrong
+                f"{obj!r}: {self.name} cannot be decrypted with the current keys,"
+                f" so it cannot be serialized. Add the old key to FERNET_KEYS first."
+            )
+        return self.to_text(value)
+
+    def _check_str_default_value(self):
+        return []  # A text default is right here, unlike for bytes.
+
+
+class EncryptedTextField(_SerializedAsText, _EncryptedBlobField):
+    """Text that holds personal data, such as an envelope sender, encrypted."""
+
+    def to_bytes(self, value):
+        return str(value).encode()
+
+    def from_bytes(self, data):
+        return data.decode()
+
+    def to_text(self, value):
+        return value
+
+    def to_python(self, value):
+        return value if isinstance(value, str | UndecryptableValue) else str(value)
+
+
+class EncryptedJSONField(_SerializedAsText, _EncryptedBlobField):
+    """A JSON value that holds personal data, such as recipients, encrypted."""
+
+    def to_bytes(self, value):
+        return json.dumps(value).encode()
+
+    def from_bytes(self, data):
+        return json.loads(data)
+
+    def to_text(self, value):
+        return json.dumps(value)
+
+    def to_python(self, value):
+        return json.loads(value) if isinstance(value, str) else value

@@ -26,7 +26,7 @@ from email_hosts.dsn import (
     parse_dsn,
     validate_dsn,
 )
-from email_hosts.fields import UndecryptableValue
+from email_hosts.encryption import UndecryptableValue
 from email_hosts.models import EmailHost
 from email_hosts.relays import is_ip_literal
 from email_hosts.routing.table import validate_stored_host

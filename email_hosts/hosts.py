@@ -11,12 +11,12 @@ from django.views.decorators.debug import sensitive_variables
 from email_hosts import conf
 from email_hosts.domains import domain_of, parse_domains
 from email_hosts.dsn import Transport, parse_dsn, relay_allowed, render_error
+from email_hosts.encryption import UndecryptableValue, current_fernet, decrypt_with
 from email_hosts.exceptions import (
     EmailHostUndecryptable,
     InvalidEmailHost,
     RelayNotAllowed,
 )
-from email_hosts.fields import UndecryptableValue, current_fernet, decrypt_with
 from email_hosts.keys import parse_keys
 from email_hosts.senders import validate_sender
 

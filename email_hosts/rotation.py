@@ -9,7 +9,7 @@ from cryptography.fernet import InvalidToken
 from django.db import models, transaction
 from django.db.models import ExpressionWrapper, F
 
-from email_hosts.fields import fernet
+from email_hosts.encryption import fernet
 from email_hosts.models import ConnectedAccount, EmailHost
 
 

@@ -19,6 +19,7 @@ VALUES = {
     "domains",
     "dsn",
     "dsn_errors",
+    "encryption",
     "exceptions",
     "failures",
     "fields",

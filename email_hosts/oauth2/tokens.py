@@ -16,7 +16,7 @@ from django.utils.crypto import salted_hmac
 from django.views.decorators.debug import sensitive_variables
 
 from email_hosts import conf
-from email_hosts.fields import current_fernet, fernet
+from email_hosts.encryption import current_fernet, fernet
 from email_hosts.oauth2 import client
 
 

@@ -5,7 +5,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from email_hosts.fields import UndecryptableValue
+from email_hosts.encryption import UndecryptableValue
 from email_hosts.outbox import operations
 from email_hosts.outbox.models import OutboxMessage, Status
 from email_hosts.outbox.resend_confirmation import resend_confirmation
