@@ -183,3 +183,7 @@ class EncryptedJSONField(_SerializedAsText, _EncryptedBlobField):
 
     def to_python(self, value):
         return json.loads(value) if isinstance(value, str) else value
+
+
+#: Every encrypted field class: what key rotation looks for in each model.
+ENCRYPTED_FIELD_CLASSES = (EncryptedDSNField, _EncryptedBlobField)

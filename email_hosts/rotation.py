@@ -1,93 +1,135 @@
 """
-Re-encrypt stored hosts, and their connected accounts' tokens, with the
-current first key after a key rotation.
+Re-encrypt every encrypted column of every model of the app with the current
+first key after a key rotation: hosts, their connected accounts' tokens,
+outbox messages, and whatever encrypted field a model gains later.
 """
 
 import dataclasses
 
 from cryptography.fernet import InvalidToken
-from django.db import models, transaction
+from django.apps import apps
+from django.db import connections, models, router
 from django.db.models import ExpressionWrapper, F
+from django.views.decorators.debug import sensitive_variables
 
 from email_hosts.encryption import fernet
-from email_hosts.models import ConnectedAccount, EmailHost
+from email_hosts.fields import ENCRYPTED_FIELD_CLASSES
+
+
+#: Rows read and written at a time: no transaction holds a table for long,
+#: so workers keep delivering while a rotation runs.
+BATCH_SIZE = 500
 
 
 @dataclasses.dataclass
-class Rotation:
-    """The keys of the hosts a rotation looked at, by what it did with them."""
+class ModelRotation:
+    """What a rotation did with the rows of one model."""
 
-    reencrypted: list = dataclasses.field(default_factory=list)
-    current: list = dataclasses.field(default_factory=list)
+    model: type
+    reencrypted: int = 0
+    current: int = 0
+    #: The rows no key decrypts, by key (hosts) or primary key.
     undecryptable: list = dataclasses.field(default_factory=list)
 
 
-def _decrypts(a_fernet, ciphertext):
-    try:
-        a_fernet.decrypt(ciphertext)
-    except InvalidToken:
-        return False
-    return True
-
-
-#: The encrypted columns, by model: the host's DSN, its account's tokens.
-ENCRYPTED = (
-    (EmailHost, "key", ("dsn",)),
-    (ConnectedAccount, "host__key", ("refresh_token", "access_token")),
-)
+def encrypted_fields(model):
+    """Return ``model``'s encrypted fields."""
+    return [
+        field
+        for field in model._meta.concrete_fields
+        if isinstance(field, ENCRYPTED_FIELD_CLASSES)
+    ]
 
 
 def rotate_keys(*, dry_run=False):
     """
-    Re-encrypt every host's DSN and connected account's tokens that the
-    first key cannot decrypt yet but another key can, in one transaction.
-    Leave rows that hold a value no key decrypts untouched. With
-    ``dry_run``, only report what would happen.
+    Re-encrypt, with the first key, each value of each encrypted field that
+    the first key cannot decrypt yet but another key can, and return a
+    :class:`ModelRotation` per model. A row that holds a value no key
+    decrypts is left untouched. Each value is written only if it is still
+    the one read, so a row a worker changed meanwhile (it wrote with the
+    first key already) is never overwritten. With ``dry_run``, only report.
     """
     primary, every_key = fernet(primary_only=True), fernet()
-    state = {}
-    with transaction.atomic():
-        for model, key_field, fields in ENCRYPTED:
-            rows = (
-                model.objects.select_for_update()
-                .order_by(key_field)
-                .values_list(
-                    "pk",
-                    key_field,
-                    # The raw columns, so that the fields do not decrypt them.
-                    *[
-                        ExpressionWrapper(F(name), output_field=models.BinaryField())
-                        for name in fields
-                    ],
-                )
-            )
-            for pk, key, *stored in rows:
-                outcome, plaintexts = _rotated(primary, every_key, fields, stored)
-                state[key] = max(state.get(key, "current"), outcome, key=_RANK.index)
-                if outcome == "reencrypted" and not dry_run:
-                    # The fields encrypt with the first key.
-                    model.objects.filter(pk=pk).update(**plaintexts)
-    rotation = Rotation()
-    for key in sorted(state):
-        getattr(rotation, state[key]).append(key)
+    return [
+        _rotate_model(model, fields, primary, every_key, dry_run=dry_run)
+        for model in apps.get_app_config("email_hosts").get_models()
+        if (fields := encrypted_fields(model))
+    ]
+
+
+def _label_of(model):
+    """Return the field that names a row in a report: its key, its host's, or pk."""
+    names = {field.name for field in model._meta.concrete_fields}
+    return "key" if "key" in names else "host__key" if "host" in names else "pk"
+
+
+def _rotate_model(model, fields, primary, every_key, *, dry_run):
+    using = router.db_for_write(model)
+    rotation = ModelRotation(model)
+    raw = {
+        f"raw_{field.name}": ExpressionWrapper(
+            F(field.name), output_field=models.BinaryField()
+        )
+        for field in fields
+    }
+    rows = model.objects.using(using).annotate(**raw).order_by("pk")
+    last_pk = None
+    while batch := list(
+        (rows if last_pk is None else rows.filter(pk__gt=last_pk)).values_list(
+            "pk", _label_of(model), *raw
+        )[:BATCH_SIZE]
+    ):
+        for pk, label, *stored in batch:
+            rewrites = _rewrites(primary, every_key, stored)
+            if rewrites is None:
+                rotation.undecryptable.append(label)
+            elif not rewrites:
+                rotation.current += 1
+            else:
+                rotation.reencrypted += 1
+                if not dry_run:
+                    _write(model, using, pk, fields, rewrites)
+        last_pk = batch[-1][0]
     return rotation
 
 
-#: A host's outcome is its worst column's.
-_RANK = ("current", "reencrypted", "undecryptable")
-
-
-def _rotated(primary, every_key, fields, stored):
-    """Return a row's outcome, and the plaintexts to write back if re-encrypted."""
-    plaintexts = {}
-    for name, value in zip(fields, stored, strict=True):
+@sensitive_variables()
+def _rewrites(primary, every_key, stored):
+    """
+    Return {column index: (old ciphertext, new ciphertext)} for a row's
+    values the first key cannot decrypt, or None if no key decrypts one.
+    """
+    rewrites = {}
+    for index, value in enumerate(stored):
         if value is None:
             continue
         ciphertext = bytes(value)
-        if _decrypts(primary, ciphertext):
-            continue
         try:
-            plaintexts[name] = every_key.decrypt(ciphertext).decode()
+            primary.decrypt(ciphertext)
+            continue
         except InvalidToken:
-            return "undecryptable", {}
-    return ("reencrypted" if plaintexts else "current"), plaintexts
+            pass
+        try:
+            rewrites[index] = (
+                ciphertext,
+                primary.encrypt(every_key.decrypt(ciphertext)),
+            )
+        except InvalidToken:
+            return None
+    return rewrites
+
+
+def _write(model, using, pk, fields, rewrites):
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    table, pk_column = quote(model._meta.db_table), quote(model._meta.pk.column)
+    binary = connection.Database.Binary
+    with connection.cursor() as cursor:
+        for index, (old, new) in rewrites.items():
+            column = quote(fields[index].column)
+            cursor.execute(
+                f"UPDATE {table} SET {column} = %s"
+                f" WHERE {pk_column} = %s AND {column} = %s",
+                [binary(new), pk, binary(old)],
+            )

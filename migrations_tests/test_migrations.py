@@ -76,3 +76,43 @@ def test_connected_accounts_keep_their_tokens_bound_to_where_they_go():
     assert bound == {"shop": Destination.of(parse_dsn(dsn)).digest(), "club": ""}
     _migrate("0004")  # Unapplied with accounts present.
     _migrate()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outbox_envelopes_are_encrypted_and_unapplied_back():
+    from django.utils import timezone  # noqa: PLC0415
+
+    from email_hosts.outbox.models import OutboxMessage  # noqa: PLC0415
+
+    _migrate("0005")
+    old = _historical("0005_token_destination").get_model(
+        "email_hosts", "OutboxMessage"
+    )
+    envelope = {
+        "from_email": "shop@example.com",
+        "recipients": ["ann@example.net", "bob@example.net"],
+        "pending_recipients": ["bob@example.net"],
+        "refused_recipients": {"ann@example.net": "550 5.1.1 No such user"},
+        "last_error": "'shop': 451 4.3.0 Try later, bob@example.net",
+    }
+    old.objects.create(
+        message=b"Subject: Hi\r\n\r\nBody\r\n",
+        next_attempt_at=timezone.now(),
+        **envelope,
+    )
+    _migrate()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT from_email, recipients, pending_recipients, refused_recipients,"
+            " last_error FROM email_hosts_outboxmessage"
+        )
+        raw = b"".join(bytes(column) for column in cursor.fetchone())
+    assert b"example.net" not in raw and b"shop@" not in raw
+    row = OutboxMessage.objects.get()
+    assert {name: getattr(row, name) for name in envelope} == envelope
+    _migrate("0005")  # Unapplied with messages present.
+    old = _historical("0005_token_destination").get_model(
+        "email_hosts", "OutboxMessage"
+    )
+    assert {name: getattr(old.objects.get(), name) for name in envelope} == envelope
+    _migrate()

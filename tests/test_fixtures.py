@@ -3,6 +3,7 @@
 import datetime
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -117,3 +118,86 @@ def test_connected_accounts_travel_with_their_host_by_key(email_host, tmp_path):
     _load(tmp_path, fixture)
     assert ConnectedAccount.objects.get().host.key == "shop"
     assert ConnectedAccount.objects.get().refresh_token == "refresh-token-1"
+
+
+# Copying hosts copies hosts, never mail.
+
+
+def _documented_export():
+    """Return the dumpdata command docs/operations.rst tells users to run."""
+    text = (Path(__file__).parents[1] / "docs" / "operations.rst").read_text()
+    [command] = re.findall(r"python manage\.py (dumpdata email_hosts\.\S.*?) >", text)
+    return command.split()
+
+
+@pytest.fixture
+def a_site_with_mail(email_host):
+    from email_hosts.models import ConnectedAccount  # noqa: PLC0415
+    from email_hosts.outbox.models import OutboxMessage, WorkerBeat  # noqa: PLC0415
+
+    host = email_host("shop", TRICKY_DSN)
+    ConnectedAccount.objects.create(
+        host=host, destination="d", refresh_token="refresh-token-1", connected_at=NOW
+    )
+    HostStatus.objects.create(
+        key="shop", ok=False, message="down", checked_at=NOW, paused_until=NOW
+    )
+    WorkerBeat.objects.create(name="outbox", ran_at=NOW)
+    for status in ("queued", "claimed", "sending", "sent", "uncertain"):
+        OutboxMessage.objects.create(
+            host_key="shop",
+            from_email="shop@example.com",
+            recipients=["you@example.net"],
+            pending_recipients=["you@example.net"],
+            message=b"Subject: Reset\r\n\r\nhttps://example.com/reset/token/\r\n",
+            status=status,
+            claimed_by="worker" if status in ("claimed", "sending") else "",
+            next_attempt_at=NOW,
+        )
+
+
+def test_the_documented_export_copies_hosts_and_accounts_and_no_mail(
+    a_site_with_mail, tmp_path
+):
+    from email_hosts.models import ConnectedAccount  # noqa: PLC0415
+
+    output = io.StringIO()
+    call_command(*_documented_export(), stdout=output)
+    fixture = json.loads(output.getvalue())
+    assert {record["model"] for record in fixture} == {
+        "email_hosts.emailhost",
+        "email_hosts.connectedaccount",
+    }
+    EmailHost.objects.all().delete()
+    _load(tmp_path, fixture)
+    assert ConnectedAccount.objects.get().host.dsn == TRICKY_DSN
+
+
+def test_mail_that_arrives_by_loaddata_waits_for_an_operator(
+    a_site_with_mail, tmp_path, smtp_server, settings
+):
+    from email_hosts.outbox import operations  # noqa: PLC0415
+    from email_hosts.outbox.delivery import deliver_due  # noqa: PLC0415
+    from email_hosts.outbox.models import OutboxMessage, Status  # noqa: PLC0415
+
+    output = io.StringIO()
+    call_command("dumpdata", "email_hosts", "--natural-foreign", stdout=output)
+    OutboxMessage.objects.all().delete()
+    HostStatus.objects.all().delete()
+    settings.EMAIL_HOSTS = {"shop": smtp_server.dsn()}
+    EmailHost.objects.all().delete()
+    fixture = [
+        record
+        for record in json.loads(output.getvalue())
+        if record["model"]
+        not in {"email_hosts.emailhost", "email_hosts.connectedaccount"}
+    ]
+    _load(tmp_path, fixture)
+    statuses = sorted(OutboxMessage.objects.values_list("status", flat=True))
+    assert statuses == sorted(["held", "held", "held", "sent", "uncertain"])
+    assert not OutboxMessage.objects.exclude(claimed_by="").exists()
+    assert HostStatus.objects.get(key="shop").paused_until is None
+    deliver_due()
+    assert smtp_server.envelopes == []  # Nothing left by itself.
+    held = OutboxMessage.objects.filter(status=Status.HELD)
+    assert operations.resend(held) == 3  # Unless an operator says so.

@@ -20,12 +20,12 @@ from tests.conftest import ROOT, manage, process_environment
 KEYS = ["outbox-workers-key"]
 
 
-def _shell(database, code):
+def _shell(database, code, *, keys=KEYS):
     """Run ``code`` in a Django shell of its own on ``database``; return its output."""
-    return manage("shell", "-c", code, database=database, fernet_keys=KEYS)
+    return manage("shell", "-c", code, database=database, fernet_keys=keys)
 
 
-def _queue(database, dsn, *, count, outbox=None):
+def _queue(database, dsn, *, count, outbox=None, keys=KEYS):
     """Store ``count`` messages for host 'shop' in another process, as a site would."""
     _shell(
         database,
@@ -42,6 +42,7 @@ with override_settings(EMAIL_HOSTS_OUTBOX={outbox or {"TASK_BACKEND": "database"
                                ["you@example.net"])]
         )
 """,
+        keys=keys,
     )
 
 
@@ -55,8 +56,8 @@ def _statuses(database):
     return json.loads(output.splitlines()[-1])  # After shell's own notes.
 
 
-def _worker(database, **settings_):
-    environment = process_environment(database=database, fernet_keys=KEYS)
+def _worker(database, *, keys=KEYS, **settings_):
+    environment = process_environment(database=database, fernet_keys=keys)
     environment["EMAIL_HOSTS_TEST_SETTINGS"] = json.dumps(settings_)
     return subprocess.Popen(
         [sys.executable, "-W", "error", "-m", "django", "db_worker",
@@ -192,3 +193,28 @@ for step in ("claim", "reserve"):
 """,
     )
     assert output.splitlines()[-2:] == ["claimed 3", "reserved True"]
+
+
+COUNT_UNREADABLE = """
+from email_hosts.outbox.models import OutboxMessage, unreadable
+print(sum(unreadable(row) for row in OutboxMessage.objects.all()))
+"""
+
+
+def test_rotating_keys_while_a_worker_delivers_loses_nothing(
+    shared_database, smtp_server
+):
+    _queue(shared_database, smtp_server.dsn(), count=80, keys=["old-key"])
+    both = ["new-key", "old-key"]
+    worker = _worker(shared_database, keys=both)
+    rotation = manage(
+        "rotate_email_host_keys", database=shared_database, fernet_keys=both
+    )
+    _out, errors = worker.communicate(timeout=120)
+    assert worker.returncode == 0, errors
+    assert "outbox messages: re-encrypted" in rotation
+    assert _subjects(smtp_server) == sorted(f"Message {n}" for n in range(80))
+    # The old key can go: every row, whoever wrote it last, reads without it.
+    output = _shell(shared_database, COUNT_UNREADABLE, keys=["new-key"])
+    assert output.splitlines()[-1] == "0"
+    assert _statuses(shared_database) == ["sent"] * 80

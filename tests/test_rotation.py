@@ -37,7 +37,9 @@ def hosts_under_old_key(email_host):
 
 @override_settings(FERNET_KEYS=["new-key", "old-key"])
 def test_rotation_re_encrypts_with_the_first_key(hosts_under_old_key):
-    assert _rotate() == "Re-encrypted 2 host(s); 0 already used the current key."
+    assert _rotate().splitlines()[0] == (
+        "email hosts: re-encrypted 2, 0 already use the current key."
+    )
     with override_settings(FERNET_KEYS=["new-key"]):
         assert {host.dsn for host in EmailHost.objects.all()} == {DSN}
 
@@ -46,16 +48,17 @@ def test_rotation_re_encrypts_with_the_first_key(hosts_under_old_key):
 def test_rotation_is_idempotent(hosts_under_old_key):
     _rotate()
     before = _ciphertexts()
-    assert _rotate() == "Re-encrypted 0 host(s); 2 already used the current key."
+    assert _rotate().splitlines()[0] == (
+        "email hosts: re-encrypted 0, 2 already use the current key."
+    )
     assert _ciphertexts() == before
 
 
 @override_settings(FERNET_KEYS=["new-key", "old-key"])
 def test_dry_run_changes_nothing(hosts_under_old_key):
     before = _ciphertexts()
-    assert (
-        _rotate("--dry-run")
-        == "Would re-encrypt 2 host(s); 0 already used the current key."
+    assert _rotate("--dry-run").splitlines()[0] == (
+        "email hosts: would re-encrypt 2, 0 already use the current key."
     )
     assert _ciphertexts() == before
 
@@ -66,7 +69,7 @@ def test_a_lost_key_names_the_hosts_and_rewrites_nothing(hosts_under_old_key):
     with pytest.raises(CommandError) as excinfo:
         _rotate()
     assert str(excinfo.value).startswith(
-        "No key decrypts 2 host(s), left untouched: club, shop. Add the key"
+        "No key decrypts 2 email hosts (club, shop), left untouched. Add the key"
     )
     assert _ciphertexts() == before
 
@@ -77,7 +80,7 @@ def test_decryptable_hosts_rotate_beside_undecryptable_ones(
 ):
     with override_settings(FERNET_KEYS=["lost-key"]):
         email_host("lost", DSN)
-    with pytest.raises(CommandError, match="left untouched: lost"):
+    with pytest.raises(CommandError, match=r"1 email hosts \(lost\), left untouched"):
         _rotate()
     with override_settings(FERNET_KEYS=["new-key"]):
         stored = {host.key: host.dsn for host in EmailHost.objects.all()}
@@ -109,8 +112,8 @@ def test_rotating_1000_hosts_across_three_processes(shared_database):
         database=shared_database,
         fernet_keys=["new-key", "old-key"],
     )
-    assert (
-        rotation.strip() == "Re-encrypted 1000 host(s); 0 already used the current key."
+    assert rotation.splitlines()[0] == (
+        "email hosts: re-encrypted 1000, 0 already use the current key."
     )
 
     listing = manage(
@@ -144,7 +147,10 @@ def test_rotation_re_encrypts_connected_accounts_tokens_too(email_host):
             connected_at=timezone.now(),
         )
         before = raw_tokens()
-    assert _rotate() == "Re-encrypted 1 host(s); 0 already used the current key."
+    assert _rotate().splitlines()[:2] == [
+        "email hosts: re-encrypted 0, 1 already use the current key.",
+        "connected accounts: re-encrypted 1, 0 already use the current key.",
+    ]
     assert raw_tokens() != before
     with override_settings(FERNET_KEYS=["new-key"]):
         account = ConnectedAccount.objects.get()

@@ -14,6 +14,13 @@ from email_hosts.outbox.resend_confirmation import resend_confirmation
 BODY_PERMISSION = "email_hosts.view_message_body"
 
 
+def _readable(value, shown=str):
+    """Return a stored value as shown, or say that no key decrypts it."""
+    if isinstance(value, UndecryptableValue):
+        return _("cannot be decrypted with the current keys")
+    return shown(value) or "–"
+
+
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(admin.ModelAdmin):
     list_display = [
@@ -23,23 +30,24 @@ class OutboxMessageAdmin(admin.ModelAdmin):
         "host",
         "attempts",
         "next_attempt",
-        "last_error",
+        "error",
     ]
     list_filter = ["status", "host_key", "sent_through"]
-    search_fields = ["message_id", "from_email"]
+    # The envelope is stored encrypted (docs/security.rst): not searchable.
+    search_fields = ["message_id"]
     show_full_result_count = False
     actions = ["retry_now", "resend", "cancel"]
     fields = [
         "message_id",
         "status",
-        "from_email",
+        "sender",
         "recipient_list",
-        "refused_recipients",
+        "refused",
         "host",
         "sent_through",
         "attempts",
         "next_attempt",
-        "last_error",
+        "error",
         "created_at",
         "finished_at",
     ]
@@ -48,9 +56,26 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # Messages come from OutboxBackend alone.
 
+    @admin.display(description=_("envelope sender"))
+    def sender(self, obj):
+        return _readable(obj.from_email)
+
     @admin.display(description=_("recipients"))
     def recipient_list(self, obj):
-        return ", ".join(obj.recipients)
+        return _readable(obj.recipients, ", ".join)
+
+    @admin.display(description=_("refused recipients"))
+    def refused(self, obj):
+        return _readable(
+            obj.refused_recipients,
+            lambda refused: "; ".join(
+                f"{r}: {answer}" for r, answer in refused.items()
+            ),
+        )
+
+    @admin.display(description=_("last error"))
+    def error(self, obj):
+        return _readable(obj.last_error)
 
     @admin.display(description=_("next attempt"), ordering="next_attempt_at")
     def next_attempt(self, obj):

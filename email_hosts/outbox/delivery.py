@@ -27,7 +27,7 @@ from email_hosts.outbox.claims import (
     new_worker_id,
     release_abandoned,
 )
-from email_hosts.outbox.models import OutboxMessage, Status
+from email_hosts.outbox.models import UNREADABLE, OutboxMessage, Status, unreadable
 from email_hosts.outbox.rates import reserve
 from email_hosts.outbox.statements import update_claimed
 from email_hosts.routing.table import build_table
@@ -88,6 +88,10 @@ def deliver(batch):
     groups = {}
     for row in batch:
         row.claim = row.claimed_by  # Every write checks the claim still holds.
+        if unreadable(row):
+            # The message's fault, not the relay's: no host is tried or paused.
+            _finish(row, Status.FAILED, UNREADABLE)
+            continue
         try:
             key = _route(table, row)
         except ImproperlyConfigured as exc:

@@ -3,7 +3,12 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from email_hosts.fields import EncryptedMessageField
+from email_hosts.encryption import UndecryptableValue
+from email_hosts.fields import (
+    EncryptedJSONField,
+    EncryptedMessageField,
+    EncryptedTextField,
+)
 
 
 class Status(models.TextChoices):
@@ -18,6 +23,9 @@ class Status(models.TextChoices):
     #: The relay may have accepted it: never resent without a person's say.
     UNCERTAIN = "uncertain", _("uncertain")
     CANCELLED = "cancelled", _("cancelled")
+    #: Arrived by ``loaddata`` (a copy from another database): never sent
+    #: before a person resends it.
+    HELD = "held", _("held")
 
 
 class OutboxMessage(models.Model):
@@ -31,13 +39,15 @@ class OutboxMessage(models.Model):
     host_key = models.CharField(_("host"), max_length=100, blank=True)
     #: Without ``host_key``: the host for senders no host serves, or "".
     fallback_key = models.CharField(_("fallback host"), max_length=100, blank=True)
-    from_email = models.CharField(_("envelope sender"), max_length=320)
+    # The envelope, the relay's answers and the message are personal data,
+    # stored encrypted like the DSNs (docs/security.rst).
+    from_email = EncryptedTextField(_("envelope sender"))
     #: Every envelope recipient, as accepted.
-    recipients = models.JSONField(_("recipients"))
+    recipients = EncryptedJSONField(_("recipients"))
     #: The recipients it has yet to reach: a retry goes to these alone.
-    pending_recipients = models.JSONField(_("pending recipients"))
+    pending_recipients = EncryptedJSONField(_("pending recipients"))
     #: Recipients a relay refused for good, with its answer.
-    refused_recipients = models.JSONField(_("refused recipients"), default=dict)
+    refused_recipients = EncryptedJSONField(_("refused recipients"), default=dict)
     message = EncryptedMessageField(_("message"))
     message_id = models.CharField(_("Message-ID"), max_length=998, blank=True)
     status = models.CharField(
@@ -45,7 +55,7 @@ class OutboxMessage(models.Model):
     )
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt"))
-    last_error = models.CharField(_("last error"), max_length=1000, blank=True)
+    last_error = EncryptedTextField(_("last error"), blank=True, default="")
     #: The host its last attempt was for: ``host_key``, or its sender's.
     routed_to = models.CharField(_("routed to"), max_length=100, blank=True)
     #: The host it last left through.
@@ -79,6 +89,28 @@ class OutboxMessage(models.Model):
 
     def __repr__(self):
         return f"<OutboxMessage {self.pk} {self.status}>"
+
+
+#: Why a message that no key decrypts failed, in the site's words.
+UNREADABLE = (
+    "This message cannot be decrypted with the current keys, so it was not"
+    " sent. Add the key it was stored with to FERNET_KEYS (or"
+    " SECRET_KEY_FALLBACKS), then resend it."
+)
+ENCRYPTED_FIELDS = (
+    "message",
+    "from_email",
+    "recipients",
+    "pending_recipients",
+    "refused_recipients",
+)
+
+
+def unreadable(row):
+    """Return whether no current key decrypts the message or its envelope."""
+    return any(
+        isinstance(getattr(row, name), UndecryptableValue) for name in ENCRYPTED_FIELDS
+    )
 
 
 class WorkerBeat(models.Model):

@@ -6,7 +6,7 @@ from django.db import router, transaction
 from django.utils import timezone
 
 from email_hosts import conf
-from email_hosts.outbox.models import OutboxMessage, Status
+from email_hosts.outbox.models import OutboxMessage, Status, unreadable
 from email_hosts.outbox.rates import forget_before
 
 
@@ -27,7 +27,7 @@ def retry_now(queryset):
 
 
 #: The messages an operator may send again.
-RESENDABLE = (Status.FAILED, Status.UNCERTAIN)
+RESENDABLE = (Status.FAILED, Status.UNCERTAIN, Status.HELD)
 
 
 def not_accepted(row):
@@ -50,6 +50,8 @@ def resend(queryset, *, to_all=False):
     count = 0
     with transaction.atomic(using=queryset.db):
         for row in queryset.select_for_update().filter(status__in=RESENDABLE):
+            if unreadable(row):
+                continue  # Until its key is back, it can go nowhere.
             recipients = row.recipients if to_all else not_accepted(row)
             if not recipients:
                 continue

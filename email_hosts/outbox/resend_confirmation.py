@@ -8,7 +8,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 from email_hosts.outbox import operations
-from email_hosts.outbox.models import Status
+from email_hosts.outbox.models import Status, unreadable
 
 
 def resend_confirmation(model_admin, request, queryset):
@@ -29,6 +29,8 @@ def resend_confirmation(model_admin, request, queryset):
 
 
 def _entry(row):
+    if unreadable(row):
+        return {"row": row, "unreadable": True, "not_accepted": [], "accepted": []}
     not_accepted = operations.not_accepted(row)
     return {
         "row": row,

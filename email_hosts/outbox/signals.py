@@ -1,8 +1,11 @@
-"""Fixing a host releases what the outbox holds for it."""
+"""
+Fixing a host releases what the outbox holds for it; messages and pauses
+that arrive by ``loaddata`` do nothing by themselves.
+"""
 
 from django.db import transaction
 from django.db.models import Q
-from django.db.models.signals import post_save
+from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 
 from email_hosts import status
@@ -30,4 +33,43 @@ def release_queue(sender, instance, **kwargs):
 
 post_save.connect(
     release_queue, sender="email_hosts.EmailHost", dispatch_uid="email_hosts.outbox"
+)
+
+
+#: What a message copied in from another database says it waits for.
+HELD_BY_LOADDATA = (
+    "This message arrived by loaddata, a copy from another database, and is"
+    " never sent by itself: resend it if it must leave from this site."
+)
+#: The statuses of messages a worker would still send.
+_ON_THEIR_WAY = (Status.QUEUED, Status.CLAIMED, Status.SENDING)
+
+
+def hold_loaded_messages(sender, instance, *, raw=False, **kwargs):
+    """
+    Hold an outbox message that ``loaddata`` writes while it is queued or on
+    its way: a production fixture loaded into staging must never deliver
+    its mail again from there without an operator's say.
+    """
+    if raw and instance.status in _ON_THEIR_WAY:
+        instance.status = Status.HELD
+        instance.claimed_by, instance.claimed_at = "", None
+        instance.last_error = HELD_BY_LOADDATA
+
+
+def clear_loaded_pauses(sender, instance, *, raw=False, **kwargs):
+    """A host's pause copied from another database says nothing about this one."""
+    if raw:
+        instance.paused_until = None
+
+
+pre_save.connect(
+    hold_loaded_messages,
+    sender="email_hosts.OutboxMessage",
+    dispatch_uid="email_hosts.outbox.loaddata",
+)
+pre_save.connect(
+    clear_loaded_pauses,
+    sender="email_hosts.HostStatus",
+    dispatch_uid="email_hosts.status.loaddata",
 )
