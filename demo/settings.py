@@ -14,9 +14,7 @@ ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 DEFAULT_FROM_EMAIL = "webmaster@localhost"
-# Stored hosts may use only the demo's own SMTP sink; error reports mask
-# DSN passwords. See docs/security.rst.
-EMAIL_HOSTS_ALLOWED_RELAYS = ["127.0.0.1", "localhost"]
+# Error reports mask DSN passwords. See docs/security.rst.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "email_hosts.reporting.ExceptionReporterFilter"
 DEFAULT_EXCEPTION_REPORTER = "email_hosts.reporting.ExceptionReporter"
 ROOT_URLCONF = "demo.urls"
@@ -90,6 +88,8 @@ EMAIL_HOSTS = {
     "spare": f"smtp://127.0.0.1:{BACKUP}?timeout=5",
 }
 DEMO_STORED_SHOP = f"smtp://127.0.0.1:{COM}?timeout=5"
+# Stored hosts may use only the demo's own relays, each on its own port.
+EMAIL_HOSTS_ALLOWED_RELAYS = [f"127.0.0.1:{port}" for port in DEMO_RELAYS]
 # Mail whose sender domain no host serves leaves through "shop".
 EMAIL_HOSTS_FALLBACK = "shop"
 # Django's own mail (password resets, mail_admins) is routed by its sender.

@@ -15,7 +15,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 
-from email_hosts import conf, diagnostics, hosts, inventory
+from email_hosts import conf, diagnostics, hosts, inventory, repointing
 from email_hosts import status as host_statuses
 from email_hosts.admin_cells import (
     render_backups,
@@ -204,6 +204,12 @@ class EmailHostAdmin(ConnectAccountAdmin, admin.ModelAdmin):
         if obj.key in inventory.settings_keys():
             return _("database, overrides settings")
         return _("database")
+
+    def get_form(self, request, obj=None, change=False, **kwargs):  # noqa: FBT002 -- Django's signature
+        form = super().get_form(request, obj, change, **kwargs)
+        # A class of this request's own: modelform_factory made it just now.
+        form.may_repoint = request.user.has_perm(repointing.PERMISSION)
+        return form
 
     @method_decorator(sensitive_post_parameters(*SECRET_FIELDS))
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):

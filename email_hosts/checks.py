@@ -77,7 +77,7 @@ def check_allowed_relays_setting(app_configs, **kwargs):
 
 @checks.register(TAG, deploy=True)
 def check_allowed_relays_set(app_configs, **kwargs):
-    """Warn that any admin who edits hosts can read the site's mail (W004)."""
+    """Warn that whoever may re-point hosts can read the site's mail (W004)."""
     try:
         if settings.DEBUG or conf.allowed_relays() is not None:
             return []
@@ -85,9 +85,10 @@ def check_allowed_relays_set(app_configs, **kwargs):
         return []  # E012 reports it.
     return [
         checks.Warning(
-            "EMAIL_HOSTS_ALLOWED_RELAYS is not set, so whoever may add or change"
-            " email hosts in the admin can point one at their own server and"
-            " read the mail it sends, password resets included.",
+            "EMAIL_HOSTS_ALLOWED_RELAYS is not set, so whoever may point email"
+            " hosts at another relay in the admin (superusers, and users granted"
+            " that permission) can point one at their own server and read the"
+            " mail it sends, password resets included.",
             hint="Set it to the relays your hosts use, such as"
             " ['smtp.example.com', '.example.org']. See 'Who can read the mail'"
             " in the security docs.",

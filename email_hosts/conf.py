@@ -85,11 +85,18 @@ def default_timeout():
     return timeout
 
 
+#: The ports an allowed relay without a port of its own may be reached on:
+#: SMTP, implicit TLS, submission, and the submission port providers offer
+#: where 587 is blocked.
+MAIL_PORTS = (25, 465, 587, 2525)
+
+
 @read_once
 def allowed_relays():
     """
-    Return ``EMAIL_HOSTS_ALLOWED_RELAYS``: the relay host names stored hosts
-    may use, or None (unset) for any.
+    Return ``EMAIL_HOSTS_ALLOWED_RELAYS`` as (host pattern, port) pairs: the
+    relays stored hosts may use, with the port an entry names, or None for
+    the mail ports (:data:`MAIL_PORTS`); or None (unset) for any relay.
     """
     patterns = getattr(settings, "EMAIL_HOSTS_ALLOWED_RELAYS", None)
     if patterns is None:
@@ -99,9 +106,32 @@ def allowed_relays():
     ):
         raise ImproperlyConfigured(
             "EMAIL_HOSTS_ALLOWED_RELAYS must be a list of relay host names, such"
-            " as ['smtp.example.com', '.example.org'], or None for any."
+            " as ['smtp.example.com', '.example.org', 'relay.example.net:2526'],"
+            " or None for any."
         )
-    return patterns
+    return tuple(
+        _relay_pattern(index, pattern) for index, pattern in enumerate(patterns)
+    )
+
+
+def _relay_pattern(index, pattern):
+    """Return an allowed relay entry as (host pattern, port or None)."""
+    if pattern.startswith("["):  # An IPv6 address, perhaps with a port.
+        host, _bracket, rest = pattern.partition("]")
+        host, port = host + "]", rest.removeprefix(":") if rest else None
+    elif pattern.count(":") == 1:
+        host, port = pattern.split(":")
+    else:  # A name, or an IPv6 address without brackets and port.
+        host, port = pattern, None
+    if port is None:
+        return host, None
+    if not (port.isascii() and port.isdigit() and 0 < int(port) <= 65535):
+        raise ImproperlyConfigured(
+            f"EMAIL_HOSTS_ALLOWED_RELAYS[{index}]: {pattern!r} has no port from 1"
+            f" to 65535 after ':'. Write 'smtp.example.com:587', or leave the port"
+            f" out to allow the mail ports {', '.join(map(str, MAIL_PORTS))}."
+        )
+    return host, int(port)
 
 
 @read_once

@@ -16,7 +16,7 @@ from django.views.decorators.debug import sensitive_variables
 from speckenv_django import INTERESTING_MAIL_BACKENDS
 
 from email_hosts import relays
-from email_hosts.conf import MAX_TIMEOUT
+from email_hosts.conf import MAIL_PORTS, MAX_TIMEOUT
 from email_hosts.domains import parse_domains
 from email_hosts.dsn_errors import invalid, render_error
 from email_hosts.keys import parse_keys
@@ -349,16 +349,20 @@ def _parse_any(dsn):
 
 def relay_allowed(transport):
     """
-    Return whether a stored host may send through ``transport``'s relay
-    (``EMAIL_HOSTS_ALLOWED_RELAYS``). Development backends have none.
+    Return whether a stored host may send through ``transport``'s relay and
+    port (``EMAIL_HOSTS_ALLOWED_RELAYS``). Development backends have none.
     """
-    return not transport.is_smtp or relays.is_allowed(transport.host)
+    return not transport.is_smtp or relays.is_allowed(transport.host, transport.port)
 
 
 def check_relay_allowed(transport):
     """Raise ``ValidationError`` unless :func:`relay_allowed`."""
     if not relay_allowed(transport):
-        raise invalid("dsn_relay_not_allowed", host=transport.host)
+        raise invalid(
+            "dsn_relay_not_allowed",
+            relay=relays.address(transport.host, transport.port),
+            ports=", ".join(map(str, MAIL_PORTS)),
+        )
 
 
 @sensitive_variables()

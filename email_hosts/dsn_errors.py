@@ -65,8 +65,9 @@ MESSAGES = {
         "ssl_keyfile needs ssl_certfile: the key belongs to a client certificate."
     ),
     "dsn_relay_not_allowed": gettext_noop(
-        "The relay %(host)r is not in EMAIL_HOSTS_ALLOWED_RELAYS. Use an allowed"
-        " relay, or ask whoever deploys the site to add it."
+        "The relay %(relay)r is not in EMAIL_HOSTS_ALLOWED_RELAYS (an entry"
+        " without a port allows the ports %(ports)s alone). Use an allowed relay,"
+        " or ask whoever deploys the site to add it."
     ),
     # One sentence per field, so that each translates whole.
     "dsn_user_non_ascii": gettext_noop(

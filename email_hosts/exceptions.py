@@ -51,9 +51,10 @@ class EmailHostUndecryptable(InvalidEmailHost):
 
 
 class RelayNotAllowed(InvalidEmailHost):
-    """A stored host's relay is not in ``EMAIL_HOSTS_ALLOWED_RELAYS``."""
+    """A stored host's relay and port are not in ``EMAIL_HOSTS_ALLOWED_RELAYS``."""
 
     def __init__(self, key, relay):
+        #: The relay and its port, such as ``smtp.example.com:587``.
         self.relay = relay
         super().__init__(
             f"The relay {relay!r} is not in EMAIL_HOSTS_ALLOWED_RELAYS, so this"

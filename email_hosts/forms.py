@@ -10,11 +10,11 @@ validates it, so the rules are the model's.
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
-from email_hosts import oauth2_fields
+from email_hosts import hosts, oauth2_fields, repointing
 from email_hosts.conf import MAX_TIMEOUT
 from email_hosts.dsn import (
     SMTP_SCHEMES,
@@ -197,8 +197,13 @@ class EmailHostForm(oauth2_fields.OAuth2LoginFields, forms.ModelForm):
         model = EmailHost
         fields = ["key", "default_from", "sender_domains", "backups"]
 
+    #: Whether the user may change where mail goes (the admin sets it from
+    #: the user's permissions); without it, only such edits are refused.
+    may_repoint = False
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.before = self._stored_host()
         self.stored = self._stored_transport()
         if self.stored is not None:
             self.initial.update(self._initial_from(self.stored))
@@ -211,6 +216,15 @@ class EmailHostForm(oauth2_fields.OAuth2LoginFields, forms.ModelForm):
             )
         else:
             del self.fields["clear_password"]
+
+    def _stored_host(self):
+        """Return the host as stored, or None for a new or unusable one."""
+        if not self.instance.pk:
+            return None
+        try:
+            return hosts.from_row(self.instance)
+        except ImproperlyConfigured:
+            return None
 
     def _stored_transport(self):
         """Return the stored transport, or None for a new or unreadable host."""
@@ -368,6 +382,31 @@ class EmailHostForm(oauth2_fields.OAuth2LoginFields, forms.ModelForm):
             validate_stored_host(self.instance, previous_key=self.initial.get("key"))
         except ValidationError as exc:
             self._update_errors(exc)
+        if not self.may_repoint and not self.errors:
+            self._refuse_repointing()
+
+    def _refuse_repointing(self):
+        """Refuse each edit that changes where mail goes, on its field."""
+        try:
+            after = hosts.from_row(self.instance)
+        except ImproperlyConfigured:
+            return  # The model's validation said why already.
+        pasted = bool(self.cleaned_data.get("pasted_dsn"))
+        for found in repointing.repointings(self.before, after):
+            field = found.field
+            if pasted and field not in ("key", "sender_domains", "backups"):
+                field = "pasted_dsn"
+            elif field not in self.fields:
+                field = None
+            self.add_error(
+                field,
+                _(
+                    "Only users with the permission 'Can point an email host at"
+                    " another relay' may make this change (%(what)s): superusers"
+                    " have it. Ask one to make it, or to grant you the permission."
+                )
+                % {"what": found.reason},
+            )
 
     def _add_dsn_error(self, exc):
         field = ERROR_FIELDS.get(exc.code) or oauth2_fields.field_of(exc)

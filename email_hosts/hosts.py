@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import connections, router
 from django.views.decorators.debug import sensitive_variables
 
-from email_hosts import conf
+from email_hosts import conf, relays
 from email_hosts.domains import domain_of, parse_domains
 from email_hosts.dsn import Transport, parse_dsn, relay_allowed, render_error
 from email_hosts.encryption import UndecryptableValue, current_fernet, decrypt_with
@@ -86,7 +86,8 @@ def _allowed(host):
     rows written past validation (fixtures, bulk_create, SQL) are refused too.
     """
     if not relay_allowed(host.transport):
-        raise RelayNotAllowed(host.key, host.transport.host)
+        transport = host.transport
+        raise RelayNotAllowed(host.key, relays.address(transport.host, transport.port))
     return host
 
 

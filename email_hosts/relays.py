@@ -46,12 +46,20 @@ def _pattern_matches(pattern, host):
     return is_same_domain(host.lower().rstrip("."), pattern.lower())
 
 
-def is_allowed(host):
+def is_allowed(host, port):
     """
     Return whether ``EMAIL_HOSTS_ALLOWED_RELAYS`` lets a stored host send
-    through ``host``. Unset, it allows every relay.
+    through ``host`` on ``port``: an entry's own port, or for an entry
+    without one the mail ports. Unset, it allows every relay.
     """
     patterns = conf.allowed_relays()
     return patterns is None or any(
-        _pattern_matches(pattern, host) for pattern in patterns
+        _pattern_matches(pattern, host)
+        and (port == allowed_port if allowed_port else port in conf.MAIL_PORTS)
+        for pattern, allowed_port in patterns
     )
+
+
+def address(host, port):
+    """Return ``host:port``, an IPv6 address in brackets, for messages."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

@@ -13,6 +13,7 @@ from django.test.utils import override_settings
 
 from email_hosts import relays
 from email_hosts.backends import get_connection
+from email_hosts.conf import MAIL_PORTS
 from email_hosts.exceptions import RelayNotAllowed
 from email_hosts.models import EmailHost
 from email_hosts.routing import RoutingBackend
@@ -45,14 +46,72 @@ ONLY_EXAMPLE = override_settings(EMAIL_HOSTS_ALLOWED_RELAYS=["smtp.example.com"]
 )
 def test_patterns_match_like_allowed_hosts(settings, patterns, host, allowed):
     settings.EMAIL_HOSTS_ALLOWED_RELAYS = patterns
-    assert relays.is_allowed(host) is allowed
+    assert relays.is_allowed(host, 587) is allowed
+
+
+@pytest.mark.parametrize(
+    ("patterns", "host", "port", "allowed"),
+    [
+        *[(["smtp.example.com"], "smtp.example.com", p, True) for p in MAIL_PORTS],
+        (["smtp.example.com"], "smtp.example.com", 22, False),
+        (["smtp.example.com"], "smtp.example.com", 6379, False),
+        (["*"], "10.0.0.5", 8080, False),
+        (["smtp.example.com:2526"], "smtp.example.com", 2526, True),
+        (["smtp.example.com:2526"], "smtp.example.com", 587, False),
+        ([".example.com:2526"], "eu.example.com", 2526, True),
+        (["[::1]:2526"], "::1", 2526, True),
+        (["[::1]:2526"], "::1", 25, False),
+        (["[::1]"], "::1", 25, True),
+        (["127.0.0.1:2526", "127.0.0.1"], "127.0.0.1", 25, True),
+    ],
+)
+def test_an_entry_allows_its_own_port_or_the_mail_ports(
+    settings, patterns, host, port, allowed
+):
+    settings.EMAIL_HOSTS_ALLOWED_RELAYS = patterns
+    assert relays.is_allowed(host, port) is allowed
+
+
+@pytest.mark.parametrize(
+    "entry", ["smtp.example.com:99999", "smtp.example.com:abc", "[::1]:0", "h:"]
+)
+def test_a_malformed_port_names_the_entry(settings, entry):
+    settings.EMAIL_HOSTS_ALLOWED_RELAYS = ["smtp.example.com", entry]
+    with pytest.raises(ImproperlyConfigured) as excinfo:
+        relays.is_allowed("smtp.example.com", 587)
+    assert str(excinfo.value).startswith(f"EMAIL_HOSTS_ALLOWED_RELAYS[1]: {entry!r}")
+    assert [m.id for m in checks.run_checks() if m.id.startswith("email_hosts")] == [
+        "email_hosts.E012"
+    ]
+
+
+@override_settings(EMAIL_HOSTS_ALLOWED_RELAYS=["127.0.0.1"])
+def test_check_connection_probes_no_other_port_of_an_allowed_relay(
+    press_button, db, smtp_server, refused_port, silent_server
+):
+    # An open SMTP port, a closed one and a silent one: all refused alike,
+    # at once, with no connection, so nobody can tell them apart.
+    answers = []
+    for key, port in (
+        ("open", smtp_server.port),
+        ("closed", refused_port),
+        ("silent", silent_server),
+    ):
+        EmailHost.objects.bulk_create(
+            [EmailHost(key=key, dsn=f"smtp://127.0.0.1:{port}?timeout=2")]
+        )
+        [message] = press_button(EmailHost.objects.get(key=key))
+        answers.append(message.replace(str(port), "PORT").replace(key, "KEY"))
+    assert len(set(answers)) == 1
+    assert "'127.0.0.1:PORT' is not in EMAIL_HOSTS_ALLOWED_RELAYS" in answers[0]
+    assert smtp_server.connections == 0
 
 
 @pytest.mark.parametrize("value", ["smtp.example.com", [""], [None], 42])
 def test_a_malformed_setting_is_a_configuration_error(settings, value):
     settings.EMAIL_HOSTS_ALLOWED_RELAYS = value
     with pytest.raises(ImproperlyConfigured, match="must be a list of relay host"):
-        relays.is_allowed("smtp.example.com")
+        relays.is_allowed("smtp.example.com", 587)
     assert [m.id for m in checks.run_checks() if m.id.startswith("email_hosts")] == [
         "email_hosts.E012"
     ]
@@ -68,8 +127,9 @@ def test_model_validation_refuses_an_unlisted_relay(db):
         host.full_clean()
     assert excinfo.value.message_dict["dsn"] == [
         (
-            "The relay 'evil.example.net' is not in EMAIL_HOSTS_ALLOWED_RELAYS. Use"
-            " an allowed relay, or ask whoever deploys the site to add it."
+            "The relay 'evil.example.net:25' is not in EMAIL_HOSTS_ALLOWED_RELAYS (an"
+            " entry without a port allows the ports 25, 465, 587, 2525 alone). Use an"
+            " allowed relay, or ask whoever deploys the site to add it."
         )
     ]
 
@@ -122,10 +182,11 @@ def test_get_connection_refuses_an_unlisted_stored_relay_and_contacts_nothing(
 ):
     with pytest.raises(RelayNotAllowed) as excinfo:
         get_connection("shop")
+    relay = f"127.0.0.1:{unlisted_row.port}"
     assert str(excinfo.value) == (
-        "EmailHost['shop']: The relay '127.0.0.1' is not in"
-        " EMAIL_HOSTS_ALLOWED_RELAYS, so this stored host sends nothing. Point the"
-        " host at an allowed relay, or add '127.0.0.1' to the setting if it is yours."
+        f"EmailHost['shop']: The relay '{relay}' is not in"
+        f" EMAIL_HOSTS_ALLOWED_RELAYS, so this stored host sends nothing. Point the"
+        f" host at an allowed relay, or add '{relay}' to the setting if it is yours."
     )
     assert unlisted_row.connections == 0
 
@@ -144,11 +205,11 @@ def test_a_mailers_entry_refuses_an_unlisted_stored_relay(unlisted_row):
     assert unlisted_row.connections == 0
 
 
-@override_settings(EMAIL_HOSTS_ALLOWED_RELAYS=["localhost"])
 def test_routing_skips_an_unlisted_primary_for_its_listed_backup(
-    db, smtp_server_factory
+    db, smtp_server_factory, settings
 ):
     primary, backup = smtp_server_factory(), smtp_server_factory()
+    settings.EMAIL_HOSTS_ALLOWED_RELAYS = [f"localhost:{backup.port}"]
     EmailHost.objects.bulk_create(
         [
             EmailHost(
@@ -169,7 +230,9 @@ def test_routing_skips_an_unlisted_primary_for_its_listed_backup(
 @ONLY_EXAMPLE
 def test_routing_with_only_an_unlisted_relay_raises_naming_it(unlisted_row):
     EmailHost.objects.filter(key="shop").update(default_from="shop@example.com")
-    with pytest.raises(ImproperlyConfigured, match="'shop'.*'127.0.0.1' is not in"):
+    with pytest.raises(
+        ImproperlyConfigured, match="'shop'.*'127.0.0.1:\\d+' is not in"
+    ):
         RoutingBackend().send_messages(
             [EmailMessage("Hi", "x", "shop@example.com", ["to@example.org"])]
         )
@@ -181,7 +244,9 @@ def test_check_connection_refuses_an_unlisted_relay_and_contacts_nothing(
     press_button, unlisted_row
 ):
     [message] = press_button(EmailHost.objects.get())
-    assert "'127.0.0.1' is not in EMAIL_HOSTS_ALLOWED_RELAYS" in message
+    assert f"'127.0.0.1:{unlisted_row.port}' is not in EMAIL_HOSTS_ALLOWED_RELAYS" in (
+        message
+    )
     assert unlisted_row.connections == 0
 
 
@@ -199,9 +264,8 @@ def test_the_stored_host_check_reports_an_unlisted_relay(unlisted_row):
         for m in checks.run_checks(databases=["default"])
         if m.id.startswith("email_hosts")
     ]
-    assert [(m.id, "'127.0.0.1' is not in" in m.msg) for m in messages] == [
-        ("email_hosts.E011", True)
-    ]
+    relay = f"'127.0.0.1:{unlisted_row.port}' is not in"
+    assert [(m.id, relay in m.msg) for m in messages] == [("email_hosts.E011", True)]
 
 
 def test_settings_hosts_are_exempt(db, smtp_server, settings):

@@ -34,6 +34,7 @@ VALUES = {
     "pipelining",
     "pool",
     "relays",
+    "repointing",
     "senders",
     "tls",
     "transports",
