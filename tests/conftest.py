@@ -8,6 +8,7 @@ import contextlib
 import dataclasses
 import datetime
 import functools
+import gc
 import ipaddress
 import json
 import os
@@ -15,6 +16,8 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
+import warnings
 from pathlib import Path
 from urllib.parse import quote
 
@@ -169,6 +172,25 @@ def pytest_collection_modifyitems(config, items):
         items=[item for item in items if "_django_db_helper" not in item.fixturenames]
     )
     items[:] = uses_database
+
+
+@contextlib.contextmanager
+def thread_connections_collected():
+    """
+    Let the check's threads end and their connections go, here. Django
+    never closes a connection to SQLite's in-memory test database (closing
+    could drop it), and Python 3.13 warns of each one left to the garbage
+    collector, in whichever later test it runs.
+    """
+    before = set(threading.enumerate())
+    yield
+    for thread in set(threading.enumerate()) - before:
+        if thread.name.startswith("ThreadPoolExecutor"):  # diagnostics.run_all's
+            thread.join(timeout=10)
+    with warnings.catch_warnings():
+        if connection.vendor == "sqlite":
+            warnings.filterwarnings("ignore", "unclosed database", ResourceWarning)
+        gc.collect()
 
 
 @pytest.fixture(autouse=True)

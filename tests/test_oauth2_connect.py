@@ -5,12 +5,9 @@ with PKCE, rotating refresh tokens), and the host sends with the tokens,
 refreshing them without anyone noticing.
 """
 
-import contextlib
 import datetime
-import gc
 import sys
 import threading
-import warnings
 from io import StringIO
 
 import pytest
@@ -27,6 +24,7 @@ from email_hosts.exceptions import OAuth2TokenError
 from email_hosts.models import ConnectedAccount
 from email_hosts.oauth2 import accounts, tokens
 from email_hosts.oauth2.binding import Destination
+from tests.conftest import thread_connections_collected
 from tests.oauth2_relay import CLIENT_SECRET, MAILBOX, give_consent
 
 
@@ -288,25 +286,6 @@ def test_the_account_goes_with_its_host(connected):
     assert not ConnectedAccount.objects.exists()
 
 
-@contextlib.contextmanager
-def _thread_connections_collected():
-    """
-    Let the check's threads end and their connections go, here. Django
-    never closes a connection to SQLite's in-memory test database (closing
-    could drop it), and Python 3.13 warns of each one left to the garbage
-    collector, in whichever later test it runs.
-    """
-    before = set(threading.enumerate())
-    yield
-    for thread in set(threading.enumerate()) - before:
-        if thread.name.startswith("ThreadPoolExecutor"):  # diagnostics.run_all's
-            thread.join(timeout=10)
-    with warnings.catch_warnings():
-        if connection.vendor == "sqlite":
-            warnings.filterwarnings("ignore", "unclosed database", ResourceWarning)
-        gc.collect()
-
-
 def test_the_commands_show_the_token_state_without_secrets(connected, oauth2_server):
     listed = StringIO()
     call_command("listemailhosts", stdout=listed)
@@ -314,7 +293,7 @@ def test_the_commands_show_the_token_state_without_secrets(connected, oauth2_ser
     assert "Connected by admin on " in listed.getvalue()
     assert "more minutes." in listed.getvalue()
     checked = StringIO()
-    with _thread_connections_collected():
+    with thread_connections_collected():
         call_command("sendtestemailhosts", "--check", "shop", stdout=checked)
     assert f"It logged in as {MAILBOX} with an OAuth2 token from localhost" in (
         checked.getvalue()
