@@ -177,19 +177,19 @@ def pytest_collection_modifyitems(config, items):
 @contextlib.contextmanager
 def thread_connections_collected():
     """
-    Let the check's threads end and their connections go, here. Django
+    Let the check's threads end and their connections go, in here. Django
     never closes a connection to SQLite's in-memory test database (closing
-    could drop it), and Python 3.13 warns of each one left to the garbage
-    collector, in whichever later test it runs.
+    could drop it), and Python 3.13 warns of each one when it is collected:
+    when its thread ends, which may be any time from the check on.
     """
     before = set(threading.enumerate())
-    yield
-    for thread in set(threading.enumerate()) - before:
-        if thread.name.startswith("ThreadPoolExecutor"):  # diagnostics.run_all's
-            thread.join(timeout=10)
     with warnings.catch_warnings():
         if connection.vendor == "sqlite":
             warnings.filterwarnings("ignore", "unclosed database", ResourceWarning)
+        yield
+        for thread in set(threading.enumerate()) - before:
+            if thread.name.startswith("ThreadPoolExecutor"):  # diagnostics.run_all's
+                thread.join(timeout=10)
         gc.collect()
 
 
