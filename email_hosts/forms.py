@@ -62,6 +62,20 @@ ERROR_FIELDS = {
     "dsn_local_parameters": "security",
 }
 HOST_FORBIDDEN_CHARACTERS = set(" /@?#%\\")
+#: The fields a transport is made of: while one of them has an error (a NUL
+#: byte, say, which leaves it out of cleaned_data), there is none to make.
+TRANSPORT_FIELDS = (
+    "kind",
+    "host",
+    "port",
+    "timeout",
+    "security",
+    "username",
+    "password",
+    "clear_password",
+    *TLS_FILE_PARAMETERS,
+    *oauth2_fields.FIELD_NAMES,
+)
 
 
 @sensitive_variables()
@@ -321,11 +335,7 @@ class EmailHostForm(oauth2_fields.OAuth2LoginFields, forms.ModelForm):
         if kind in SMTP_SCHEMES:
             for name in oauth2_fields.missing(cleaned):
                 self.add_error(name, _("This login needs it."))
-        if any(
-            name in self.errors
-            for name in ("kind", "host", "port", "timeout", "security", "username")
-            + oauth2_fields.FIELD_NAMES
-        ):
+        if any(name in self.errors for name in TRANSPORT_FIELDS):
             return None
         if kind not in SMTP_SCHEMES:
             return Transport(scheme=kind)
