@@ -26,16 +26,22 @@ class Repointing:
 def repointings(before, after):
     """
     Return the :class:`Repointing` of storing the host ``after`` in place of
-    ``before`` (None for a new host): a new SMTP host, another relay or port,
-    weaker security or another CA bundle, another OAuth2 server, another
-    key, new sender domains or new backups. A host that sends over no relay
-    (console, locmem, dummy) leaks nothing and needs none.
+    ``before`` (None for a new host): a new host that sends or prints mail,
+    another kind, another relay or port, another account on it, weaker
+    security or another CA bundle, another OAuth2 server, another key, new
+    sender domains or new backups. A host that keeps mail in memory or drops
+    it (locmem, dummy) leaks nothing, so adding or editing one needs none.
     """
-    if not after.transport.is_smtp:
-        return []
+    kind = _kind(after.transport)
     if before is None:
-        return [Repointing("key", _("adding a host that sends over SMTP"))]
-    found = _transport_changes(before.transport, after.transport)
+        return [] if kind == "local" else [Repointing("key", _ADDING[kind])]
+    if _kind(before.transport) != kind:
+        return [Repointing("kind", _("giving it another kind"))]
+    if kind == "local":
+        return []
+    found = []
+    if kind == "smtp":
+        found += _transport_changes(before.transport, after.transport)
     if before.key != after.key:
         found.append(Repointing("key", _("giving it another key")))
     if claimed := sorted(_claims(after) - _claims(before)):
@@ -55,12 +61,25 @@ def repointings(before, after):
     return found
 
 
+_ADDING = {
+    "smtp": _("adding a host that sends over SMTP"),
+    "console": _("adding a host that prints mail, reset links included"),
+}
+
+
+def _kind(transport):
+    """Return where a transport's mail goes: a relay, the console, or nowhere."""
+    if transport.is_smtp:
+        return "smtp"
+    return "console" if transport.scheme == "console" else "local"
+
+
 def _transport_changes(before, after):
-    if not before.is_smtp:
-        return [Repointing("kind", _("making a local host send over SMTP"))]
     found = []
     if (before.host, before.port) != (after.host, after.port):
         found.append(Repointing("host", _("pointing it at another relay or port")))
+    if before.username != after.username:
+        found.append(Repointing("username", _("sending through another account")))
     if _SECURITY.index(after.security) < _SECURITY.index(before.security):
         found.append(Repointing("security", _("weakening its security")))
     if after.ssl_cafile != before.ssl_cafile:

@@ -66,6 +66,8 @@ def test_staff_rotate_a_password(staff, shop):
     [
         ({"host": "mail.attacker.example", "password": "x"}, "host"),
         ({"port": 2525, "password": "x"}, "host"),
+        ({"username": "attacker@gmail.example", "password": "x"}, "username"),
+        ({"kind": "console", "security": "none"}, "kind"),
         ({"kind": "smtp", "security": "none", "password": "x"}, "security"),
         ({"ssl_cafile": "/etc/ssl/other-ca.pem", "password": "x"}, "ssl_cafile"),
         ({"key": "shop2"}, "key"),
@@ -100,13 +102,22 @@ def test_staff_cannot_add_a_host_that_sends_over_smtp(staff, db):
     assert not EmailHost.objects.exists()
 
 
-def test_staff_may_add_a_host_that_sends_nowhere(staff, db):
+def test_staff_cannot_add_a_host_that_prints_mail(staff, db):
     answer = staff.post(
         reverse("admin:email_hosts_emailhost_add"),
         {"key": "dev", "kind": "console", "security": "none"},
     )
+    assert "adding a host that prints mail" in str(_errors(answer)["key"])
+
+
+@pytest.mark.parametrize("kind", ["locmem", "dummy"])
+def test_staff_may_add_a_host_that_sends_nowhere(staff, db, kind):
+    answer = staff.post(
+        reverse("admin:email_hosts_emailhost_add"),
+        {"key": "dev", "kind": kind, "security": "none"},
+    )
     assert answer.status_code == 302
-    assert EmailHost.objects.get().dsn == "console://"
+    assert EmailHost.objects.get().dsn == f"{kind}://"
 
 
 def test_stronger_security_and_fewer_domains_need_no_permission(staff, email_host):
