@@ -11,74 +11,100 @@ from django.template.defaultfilters import pprint
 from django.views.decorators.debug import sensitive_variables
 
 
-#: ``://`` after a URL's scheme, written out or percent-encoded (a DSN in a
-#: query string). Found as fixed text, then the scheme is read backwards:
-#: a pattern that matched the scheme first would take quadratic time over
-#: a long run of letters.
-_SLASHES = re.compile(r"://|%3A%2F%2F", re.IGNORECASE)
+#: ``://`` after a URL's scheme. Found as fixed text, then the scheme is
+#: read backwards: a pattern that matched the scheme first would take
+#: quadratic time over a long run of letters.
+_SLASHES = re.compile(r"://")
 _SCHEME_CHARACTERS = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-"
 )
 _MAX_SCHEME = 32
 #: What follows ``host:`` when it is a port, not a password.
 _PORT = re.compile(r"\d+(?:[/?#]|$)")
-#: Where a URL ends in text: at whitespace. In HTML also at a tag or an
-#: attribute's quote, so that masking never swallows markup.
-TEXT = re.compile(r"\s")
-HTML = re.compile(r"[\s<>\"]")
+#: A URL lies within one token: text between whitespace, or in HTML also
+#: between tags and attribute quotes, so that masking never swallows markup.
+TEXT = re.compile(r"\S+")
+HTML = re.compile(r'[^\s<>"]+')
+#: A token that may hold a URL: written out, JSON-escaped, or percent-encoded.
+_MAYBE_A_URL = re.compile(r":/|:\\/|%(?:25)*3a", re.IGNORECASE)
+#: How many times a token is percent-decoded, for URLs encoded twice.
+_DECODINGS = 3
 #: Containers deeper than this are masked as their repr() text.
 _MAX_DEPTH = 20
 
 
 @sensitive_variables()
-def _masked_authority(rest, substitute):
+def mask_text(text, substitute, *, tokens=TEXT):
     """
-    Return what follows ``scheme://`` with its password replaced by
-    ``substitute``, or None if it holds none. A password with an unquoted
-    ``@`` runs to the last ``@``; one given without ``@host``, or cut off,
-    runs to the end.
+    Return ``text`` with the password of every URL in it replaced by
+    ``substitute``, also of URLs JSON-escaped (``:\\/\\/``) or percent-encoded
+    in a query string (once or more). A token that held one is shown
+    decoded. Takes time linear in the length of ``text``.
     """
-    userinfo, at, host = rest.rpartition("@")
-    if at:
-        user, colon, _password = userinfo.partition(":")
-        return f"{user}:{substitute}@{host}" if colon else None
-    if rest.startswith("["):  # An IPv6 address: its colons are no password.
-        address, bracket, rest = rest.partition("]")
-        if not bracket:
-            return None
-        if not rest.startswith(":") or _PORT.match(rest[1:]):
-            return None
-        return f"{address}]:{substitute}"
-    host, colon, after = rest.partition(":")
-    if colon and not _PORT.match(after):
-        return f"{host}:{substitute}"
-    return None
+    if not _MAYBE_A_URL.search(text):
+        return text
+    pieces, done = [], 0
+    for token in tokens.finditer(text):
+        if not _MAYBE_A_URL.search(token.group()):
+            continue
+        masked = _mask_token(token.group(), substitute)
+        if masked is not None:
+            pieces += [text[done : token.start()], masked]
+            done = token.end()
+    return "".join([*pieces, text[done:]]) if pieces else text
 
 
 @sensitive_variables()
-def mask_text(text, substitute, *, ends=TEXT):
+def _mask_token(token, substitute):
+    """Return ``token`` decoded and masked, or None if it holds no password."""
+    view = token.replace("\\/", "/")
+    for _ in range(_DECODINGS):
+        if "%" not in view or (decoded := unquote(view)) == view:
+            break
+        view = decoded
+    return _mask_url(view, substitute)
+
+
+@sensitive_variables()
+def _mask_url(view, substitute):
     """
-    Return ``text`` with the password of every URL in it replaced by
-    ``substitute``; a URL ends where ``ends`` matches. Takes time linear in
-    the length of ``text``.
+    Return ``view`` with the password of the first URL that has one masked,
+    to the end of ``view``, or None. A password with an unquoted ``@`` runs
+    to the last ``@``; one given without ``@host``, or cut off, to the end.
+    Each character is looked at a bounded number of times.
     """
-    pieces, done, region_end = [], 0, -1
-    for match in _SLASHES.finditer(text):
-        if match.start() < done or not _follows_a_scheme(text, match.start()):
-            continue  # Inside a URL masked already, or no URL.
-        encoded = match.group() != "://"
-        if match.end() >= region_end:  # Else the same region as the last one.
-            region_end = _end_of(text, match.end(), ends)
-        end = region_end
-        if encoded:  # A percent-encoded URL is one query parameter's value.
-            ampersand = text.find("&", match.end(), end)
-            end = end if ampersand == -1 else ampersand
-        rest = text[match.end() : end]
-        masked = _masked_authority(unquote(rest) if encoded else rest, substitute)
-        if masked is not None:
-            pieces += [text[done : match.end()], masked]
-            done = end
-    return "".join([*pieces, text[done:]]) if pieces else text
+    last_at = view.rfind("@")
+    next_colon = next_bracket = -2  # Not looked for yet.
+    ports = {}
+    for match in _SLASHES.finditer(view):
+        start = match.end()
+        if not _follows_a_scheme(view, match.start()):
+            continue
+        if start < last_at:
+            # The first URL before the last "@" decides for all of them: a
+            # later one's user part is a piece of this one's.
+            colon = view.find(":", start, last_at)
+            if colon != -1:
+                return f"{view[:colon]}:{substitute}{view[last_at:]}"
+            continue
+        if next_colon != -1 and next_colon < start:
+            next_colon = view.find(":", start)
+        if next_colon == -1:
+            return None  # No ":" after here: no password either.
+        colon = next_colon
+        if view.startswith("[", start):  # An IPv6 address: its colons are no password.
+            if next_bracket != -1 and next_bracket < start:
+                next_bracket = view.find("]", start)
+            if next_bracket == -1:
+                continue
+            colon = next_bracket + 1 if view.startswith(":", next_bracket + 1) else -1
+            if colon == -1:
+                continue
+        if colon not in ports:
+            ports[colon] = bool(_PORT.match(view, colon + 1))
+        if not ports[colon]:
+            return f"{view[:colon]}:{substitute}"
+    return None
 
 
 def _follows_a_scheme(text, position):
@@ -91,11 +117,6 @@ def _follows_a_scheme(text, position):
     ):
         start -= 1
     return start < position and text[start].isascii() and text[start].isalpha()
-
-
-def _end_of(text, start, ends):
-    end = ends.search(text, start)
-    return len(text) if end is None else end.start()
 
 
 class Shown:
@@ -170,15 +191,22 @@ def _named_tuple(value, items, substitute):
         index = value._fields.index("netloc")
         netloc = items[index]
         if isinstance(netloc, bytes):
-            masked = _masked_authority(netloc.decode("latin-1"), substitute)
-            netloc = netloc if masked is None else masked.encode("latin-1")
+            masked = _masked_netloc(netloc.decode("latin-1"), substitute)
+            netloc = masked.encode("latin-1")
         elif isinstance(netloc, str):
-            netloc = _masked_authority(netloc, substitute) or netloc
+            netloc = _masked_netloc(netloc, substitute)
         items[index] = netloc
     try:
         return type(value)._make(items)
     except Exception:  # noqa: BLE001 -- a custom __new__ may refuse them.
         return tuple(items)
+
+
+@sensitive_variables()
+def _masked_netloc(netloc, substitute):
+    """Return a URL's netloc (``user:password@host``) with its password masked."""
+    masked = _mask_url(f"netloc://{netloc}", substitute)
+    return netloc if masked is None else masked.removeprefix("netloc://")
 
 
 @sensitive_variables()

@@ -7,7 +7,11 @@ Django hides settings whose names contain PASS, KEY, SECRET or TOKEN, but
 
     DEFAULT_EXCEPTION_REPORTER_FILTER = "email_hosts.reporting.ExceptionReporterFilter"
     DEFAULT_EXCEPTION_REPORTER = "email_hosts.reporting.ExceptionReporter"
+
+and, for log messages that quote a URL, the ``MaskURLPasswords`` filter.
 """
+
+import logging
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -23,10 +27,31 @@ from email_hosts.masking import HTML, mask_text, mask_value
 __all__ = [
     "ExceptionReporter",
     "ExceptionReporterFilter",
+    "MaskURLPasswords",
     "configured_filter_shows_passwords",
     "mask_url_password",
     "masks_with_filter_alone",
 ]
+
+
+class MaskURLPasswords(logging.Filter):
+    """
+    A logging filter that masks URL passwords in a record's message, for
+    handlers that show it apart from the report: the subject and first
+    line of ``AdminEmailHandler``'s mails, or any log file.
+    """
+
+    @sensitive_variables()
+    def filter(self, record):
+        message = record.getMessage()
+        masked = mask_text(message, SUBSTITUTE)
+        if masked != message:
+            record.msg, record.args = masked, ()
+        return True
+
+
+#: What a masked password reads as, as in Django's reports.
+SUBSTITUTE = debug.SafeExceptionReporterFilter.cleansed_substitute
 
 
 @sensitive_variables()
@@ -85,7 +110,7 @@ class ExceptionReporter(debug.ExceptionReporter):
 
     def get_traceback_html(self):
         return mask_text(
-            super().get_traceback_html(), self.filter.cleansed_substitute, ends=HTML
+            super().get_traceback_html(), self.filter.cleansed_substitute, tokens=HTML
         )
 
     def get_traceback_text(self):

@@ -181,3 +181,29 @@ def test_a_test_that_patches_smtplib_passes(db, smtp_server):
     with override_settings(EMAIL_HOSTS={"shop": smtp_server.dsn()}):
         example["test_welcome_mail"]()
     assert smtp_server.connections == 0
+
+
+def test_the_logging_example_masks_url_passwords_in_admin_mails(settings):
+    import logging.config  # noqa: PLC0415
+
+    import django  # noqa: PLC0415
+    from django.core import mail  # noqa: PLC0415
+    from django.utils.log import configure_logging  # noqa: PLC0415
+
+    secret = "-".join(["log", "secret"])  # noqa: FLY002 -- not in the source
+    # Django < 6.0 takes (name, address) pairs; 6.0 deprecates them.
+    settings.ADMINS = (
+        ["ops@example.com"]
+        if django.VERSION >= (6, 0)
+        else [("Ops", "ops@example.com")]
+    )
+    logging.config.dictConfig(_example("logging_settings.py")["LOGGING"])
+    try:
+        logging.getLogger("shop").error(
+            "could not reach %s", f"smtp://u:{secret}@smtp.example.com"
+        )
+    finally:
+        configure_logging(settings.LOGGING_CONFIG, settings.LOGGING)  # Django's, again.
+    [message] = mail.outbox
+    assert "could not reach smtp://u:" in message.subject
+    assert secret not in message.subject + message.body

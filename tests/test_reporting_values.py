@@ -160,8 +160,8 @@ def test_a_named_tuple_in_a_frame_no_longer_breaks_the_report(reporting):
 
 def _request_carrying_the_dsn():
     return RequestFactory().post(
-        f"/relay/?dsn={quote(DSN, safe='')}",
-        {"relay": DSN, "note": f"use {DSN}"},
+        f"/relay/?plain={DSN}&dsn={quote(DSN, safe='')}&twice={quote(quote(DSN))}",
+        {"relay": DSN, "note": f"use {DSN}", "quoted": quote(DSN)},
         HTTP_REFERER=f"https://example.com/?dsn={quote(DSN, safe='')}",
     )
 
@@ -263,8 +263,24 @@ def test_the_real_report_of_any_frame_value_hides_the_password(value):
         ("https://example.com/a:b@c", "https://example.com/a:***@c"),
         (
             f"dsn={quote(DSN, safe='')}&page=2",
-            "dsn=smtp%3A%2F%2Frelay-user:***@smtp.example.com:587&page=2",
+            "dsn=smtp://relay-user:***@smtp.example.com:587&page=2",
         ),
+        # quote() leaves "/" as it is by default.
+        (f"next={quote(DSN)}", "next=smtp://relay-user:***@smtp.example.com:587"),
+        # Encoded twice, and JSON-escaped.
+        (
+            quote(quote(DSN, safe=""), safe=""),
+            "smtp://relay-user:***@smtp.example.com:587",
+        ),
+        (DSN.replace("/", "\\/"), "smtp://relay-user:***@smtp.example.com:587"),
+        # A plain URL and an encoded one in one query string: both masked.
+        (
+            f"a=smtp://u:{SECRET}@h&b={quote(DSN, safe='')}",
+            "a=smtp://u:***@smtp.example.com:587",
+        ),
+        ("http://[::1]:8000/a http://[::1]:PW", "http://[::1]:8000/a http://[::1]:***"),
+        ("a://b://c:PW", "a://b:***"),  # Too much rather than too little.
+        ("http://h:80/x?u=a://b:c", "http://h:80/x?u=a://b:***"),
     ],
 )
 def test_mask_text_finds_urls_in_longer_text(text, masked):
