@@ -206,9 +206,11 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
 
     @property
     def connection_class(self):
-        if connections.smtplib_patched():
+        if _django_connection_class_patched():
+            return super().connection_class  # Whatever a test put there.
+        if smtp.smtplib is not smtplib or connections.smtplib_patched():
             # What Django's backend connects with: a test's mock gets it all.
-            return smtplib.SMTP_SSL if self.use_ssl else smtplib.SMTP
+            return smtp.smtplib.SMTP_SSL if self.use_ssl else smtp.smtplib.SMTP
         connection_class = connections.SMTP_SSL if self.use_ssl else connections.SMTP
         if self.oauth2 is None:
             return connection_class
@@ -248,6 +250,11 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
         # Django's open() hides errors from a silent backend; the status of
         # the host needs them, so they are hidden here instead.
         fail_silently, self.fail_silently = self.fail_silently, False
+        password = self.password
+        if self.oauth2 is not None and smtplib_patched():
+            # Django's open() would log in with the client secret as the
+            # password, to a real relay if only a method is patched: never.
+            self.password = ""
         try:
             opened = super().open()
         except BaseException as exc:
@@ -263,7 +270,7 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
                 return None
             raise
         finally:
-            self.fail_silently = fail_silently
+            self.fail_silently, self.password = fail_silently, password
         if opened and connections.is_ours(self.connection):
             self.connection.email_host_key = self.alias
             # Only ours are kept for reuse: never a test's mock.
@@ -366,7 +373,7 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
         return self.reuse_connection and self.alias is not None
 
     def _kept_connection(self):
-        if not self._reuses() or connections.smtplib_patched():
+        if not self._reuses() or smtplib_patched():
             return None
         connection = pool.take(self.alias, self._fingerprint())
         if connection is not None:
@@ -433,6 +440,30 @@ def _warn_if_built_directly():
             deprecation.RemovedInDjango2028Warning,
             skip_name_prefixes=(f"{__name__}.", "django.views.decorators.debug."),
         )
+
+
+#: Django's connection_class as this module found it on Django's backend.
+_DJANGO_CONNECTION_CLASS = vars(smtp.EmailBackend).get("connection_class")
+
+
+def _django_connection_class_patched():
+    return vars(smtp.EmailBackend).get("connection_class") is not (
+        _DJANGO_CONNECTION_CLASS
+    )
+
+
+def smtplib_patched():
+    """
+    Return whether a test has patched what Django's SMTP backend connects
+    with: smtplib's classes or their methods, the name ``smtplib`` in
+    Django's module, or its backend's ``connection_class``. Connections
+    are then made as Django's backend makes them, never kept for reuse.
+    """
+    return (
+        _django_connection_class_patched()
+        or smtp.smtplib is not smtplib
+        or connections.smtplib_patched()
+    )
 
 
 def _names_a_settings_host(alias):

@@ -249,6 +249,8 @@ class RecordingHandler:
         #: For each MAIL FROM, whether the commands after it had arrived
         #: before the relay answered it: whether the client pipelined.
         self.pipelined = []
+        #: (user name, password) of each AUTH PLAIN or LOGIN it was sent.
+        self.password_logins = []
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802
         self.connections += 1
@@ -285,6 +287,7 @@ class RecordingHandler:
 
 
 def _authenticator(server, session, envelope, mechanism, auth_data):
+    server.event_handler.password_logins.append((auth_data.login, auth_data.password))
     success = (auth_data.login, auth_data.password) == (
         USERNAME.encode(),
         PASSWORD.encode(),

@@ -11,6 +11,7 @@ from unittest import mock
 import pytest
 from django.core import mail
 from django.core.mail import EmailMessage, send_mail
+from django.core.mail.backends import smtp
 
 from email_hosts.backends import EmailHostsBackend, get_connection
 from email_hosts.models import HostStatus
@@ -172,7 +173,7 @@ def test_patched_methods_of_smtplib_smtp_get_the_calls(shop):
 
 
 @mock.patch("smtplib.SMTP")
-def test_an_oauth2_host_logs_in_to_the_mock_without_asking_for_a_token(
+def test_an_oauth2_host_sends_to_the_mock_without_a_token_or_its_secret(
     mock_smtp, settings
 ):
     # The token endpoint is a closed port: asking it would fail the send.
@@ -182,9 +183,41 @@ def test_an_oauth2_host_logs_in_to_the_mock_without_asking_for_a_token(
         "&token_url=http%3A%2F%2F127.0.0.1%3A9%2Ftoken"
     }
     assert get_connection("shop").send_messages([_message()]) == 1
-    mock_smtp.return_value.login.assert_called_once_with(
-        "mailbox@example.com", "client-secret"
+    mock_smtp.return_value.login.assert_not_called()
+    assert len(_sent_through(mock_smtp)) == 1
+
+
+def test_with_a_method_patched_an_oauth2_host_sends_the_relay_no_secret(
+    email_host, starttls_server, trust_test_ca
+):
+    email_host(
+        "shop",
+        starttls_server.dsn(
+            "submission",
+            password="client-secret",
+            query="oauth2=client_credentials&client_id=app"
+            "&token_url=http%3A%2F%2F127.0.0.1%3A9%2Ftoken",
+        ),
     )
+    with mock.patch("smtplib.SMTP.sendmail", return_value={}) as sendmail:
+        assert get_connection("shop").send_messages([_message()]) == 1
+    assert sendmail.call_count == 1
+    assert starttls_server.handler.password_logins == []
+
+
+@pytest.mark.parametrize(
+    "patch",
+    [
+        lambda: mock.patch("django.core.mail.backends.smtp.smtplib"),
+        lambda: mock.patch.object(smtp.EmailBackend, "connection_class"),
+    ],
+    ids=["django's smtplib", "connection_class"],
+)
+def test_patches_of_djangos_backend_reach_the_patch_too(shop, patch):
+    with patch() as patched:
+        get_connection("shop").send_messages([_message()])
+    assert patched.mock_calls  # Connected, logged in, sent.
+    assert shop.connections == 0
 
 
 def test_a_connection_kept_before_the_patch_never_serves_it(shop):
