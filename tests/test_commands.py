@@ -168,3 +168,15 @@ def test_sendtestemailhosts_key_gives_a_reason_not_a_traceback(
         " connection; check the host and the port. It has no backup, so mail"
         " sent through it fails until this is fixed.\n"
     )
+
+
+@pytest.mark.parametrize(
+    "address", ["x\nBcc: y@example.com", "a@[", "x\x00@example.com", "nobody"]
+)
+def test_sendtestemailhosts_refuses_what_is_no_address_and_sends_nothing(
+    email_host, smtp_server, address
+):
+    email_host("shop", smtp_server.dsn())
+    with pytest.raises(CommandError, match="is not an email address"):
+        call_command("sendtestemailhosts", "shop", "ok@example.com", address)
+    assert smtp_server.connections == 0

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from email_hosts.models import EmailHost, HostStatus
 
@@ -133,7 +134,11 @@ def _documented_export():
 @pytest.fixture
 def a_site_with_mail(email_host):
     from email_hosts.models import ConnectedAccount  # noqa: PLC0415
-    from email_hosts.outbox.models import OutboxMessage, WorkerBeat  # noqa: PLC0415
+    from email_hosts.outbox.models import (  # noqa: PLC0415
+        OutboxMessage,
+        RateWindow,
+        WorkerBeat,
+    )
 
     host = email_host("shop", TRICKY_DSN)
     ConnectedAccount.objects.create(
@@ -143,6 +148,7 @@ def a_site_with_mail(email_host):
         key="shop", ok=False, message="down", checked_at=NOW, paused_until=NOW
     )
     WorkerBeat.objects.create(name="outbox", ran_at=NOW)
+    RateWindow.objects.create(key="shop", window="DAY", starts_at=NOW, messages=9)
     for status in ("queued", "claimed", "sending", "sent", "uncertain"):
         OutboxMessage.objects.create(
             host_key="shop",
@@ -178,7 +184,12 @@ def test_mail_that_arrives_by_loaddata_waits_for_an_operator(
 ):
     from email_hosts.outbox import operations  # noqa: PLC0415
     from email_hosts.outbox.delivery import deliver_due  # noqa: PLC0415
-    from email_hosts.outbox.models import OutboxMessage, Status  # noqa: PLC0415
+    from email_hosts.outbox.models import (  # noqa: PLC0415
+        OutboxMessage,
+        RateWindow,
+        Status,
+        WorkerBeat,
+    )
 
     output = io.StringIO()
     call_command("dumpdata", "email_hosts", "--natural-foreign", stdout=output)
@@ -197,7 +208,22 @@ def test_mail_that_arrives_by_loaddata_waits_for_an_operator(
     assert statuses == sorted(["held", "held", "held", "sent", "uncertain"])
     assert not OutboxMessage.objects.exclude(claimed_by="").exists()
     assert HostStatus.objects.get(key="shop").paused_until is None
+    # Another site's heartbeat and rate windows say nothing about this one.
+    assert not WorkerBeat.objects.exists()
+    assert not RateWindow.objects.exists()
     deliver_due()
     assert smtp_server.envelopes == []  # Nothing left by itself.
     held = OutboxMessage.objects.filter(status=Status.HELD)
     assert operations.resend(held) == 3  # Unless an operator says so.
+
+
+def test_held_messages_go_with_the_purge(a_site_with_mail, tmp_path):
+    import datetime  # noqa: PLC0415
+
+    from email_hosts.outbox import operations  # noqa: PLC0415
+    from email_hosts.outbox.models import OutboxMessage, Status  # noqa: PLC0415
+
+    OutboxMessage.objects.filter(status="queued").update(status=Status.HELD)
+    later = timezone.now() + datetime.timedelta(days=31)
+    operations.purge(now=later)
+    assert not OutboxMessage.objects.filter(status=Status.HELD).exists()

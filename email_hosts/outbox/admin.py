@@ -112,7 +112,7 @@ class OutboxMessageAdmin(admin.ModelAdmin):
         )
 
     @admin.action(
-        description=_("Resend selected failed or uncertain messages"),
+        description=_("Resend selected failed, uncertain or held messages"),
         permissions=["change"],
     )
     def resend(self, request, queryset):

@@ -3,6 +3,7 @@
 import datetime
 
 from django.db import router, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from email_hosts import conf
@@ -79,13 +80,15 @@ def cancel(queryset):
 def purge(*, now=None):
     """
     Delete sent and cancelled messages that finished more than
-    ``EMAIL_HOSTS_OUTBOX['RETENTION_DAYS']`` ago; return how many.
+    ``EMAIL_HOSTS_OUTBOX['RETENTION_DAYS']`` ago, and held ones (copied in
+    by ``loaddata``) queued that long ago; return how many.
     """
     now = now or timezone.now()
     cutoff = now - datetime.timedelta(days=conf.outbox().RETENTION_DAYS)
     messages = OutboxMessage.objects.using(router.db_for_write(OutboxMessage))
     deleted, _by_model = messages.filter(
-        status__in=[Status.SENT, Status.CANCELLED], finished_at__lt=cutoff
+        Q(status__in=[Status.SENT, Status.CANCELLED], finished_at__lt=cutoff)
+        | Q(status=Status.HELD, created_at__lt=cutoff)
     ).delete()
     # The longest rate window is a day; older ones count nothing.
     forget_before(now - datetime.timedelta(days=2))

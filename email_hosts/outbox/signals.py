@@ -63,6 +63,16 @@ def clear_loaded_pauses(sender, instance, *, raw=False, **kwargs):
         instance.paused_until = None
 
 
+def drop_loaded_bookkeeping(sender, instance, *, raw=False, **kwargs):
+    """
+    Drop a worker's heartbeat or a rate window that ``loaddata`` wrote: a
+    copied heartbeat would hide that no worker runs here (W012), and a
+    copied window would count another site's mail against this one's limits.
+    """
+    if raw:
+        sender.objects.filter(pk=instance.pk).delete()
+
+
 pre_save.connect(
     hold_loaded_messages,
     sender="email_hosts.OutboxMessage",
@@ -73,3 +83,9 @@ pre_save.connect(
     sender="email_hosts.HostStatus",
     dispatch_uid="email_hosts.status.loaddata",
 )
+for model in ("WorkerBeat", "RateWindow"):
+    post_save.connect(
+        drop_loaded_bookkeeping,
+        sender=f"email_hosts.{model}",
+        dispatch_uid=f"email_hosts.{model}.loaddata",
+    )

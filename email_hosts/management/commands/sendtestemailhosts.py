@@ -1,8 +1,10 @@
 import functools
 import socket
 
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.core.management.base import BaseCommand, CommandError
+from django.core.validators import validate_email
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -60,6 +62,14 @@ class Command(BaseCommand):
             raise CommandError(
                 _("Give at least one address to send the test email to.")
             )
+        for address in addresses:
+            try:
+                validate_email(address)
+            except ValidationError:
+                raise CommandError(
+                    _("%(address)r is not an email address such as you@example.com.")
+                    % {"address": address}
+                ) from None
         # One host's failure does not stop the others; each gets a line.
         self._report(
             [self._send_one(key, addresses) for key in keys],
