@@ -38,6 +38,19 @@ __all__ = [
 ]
 
 
+def _refuse_undecryptable(obj, value):
+    """
+    Raise for a value no key decrypts: a fixture must never carry a
+    placeholder in place of a DSN, a token or a message.
+    """
+    if isinstance(value, UndecryptableValue):
+        raise ValueError(  # noqa: TRY004 -- a state, not a type, is wrong
+            f"{obj!r}: the stored value cannot be decrypted with the current"
+            f" keys, so it cannot be serialized. Add the old key to FERNET_KEYS"
+            f" first."
+        )
+
+
 class EncryptedDSNField(_FernetTextField):
     """A text field stored Fernet-encrypted, keyed by the current settings."""
 
@@ -73,14 +86,7 @@ class EncryptedDSNField(_FernetTextField):
             super().run_validators(value)
 
     def value_to_string(self, obj):
-        value = self.value_from_object(obj)
-        if isinstance(value, UndecryptableValue):
-            # A fixture must never carry a placeholder in place of a DSN.
-            raise ValueError(  # noqa: TRY004 -- a state, not a type, is wrong
-                f"{obj!r}: the stored value cannot be decrypted with the current"
-                f" keys, so it cannot be serialized. Add the old key to FERNET_KEYS"
-                f" first."
-            )
+        _refuse_undecryptable(obj, self.value_from_object(obj))
         return super().value_to_string(obj)
 
 
@@ -142,11 +148,7 @@ class _SerializedAsText:
 
     def value_to_string(self, obj):
         value = self.value_from_object(obj)
-        if isinstance(value, UndecryptableValue):
-            raise ValueError(  # noqa: TRY004 -- a state, not a type, is wrong
-                f"{obj!r}: {self.name} cannot be decrypted with the current keys,"
-                f" so it cannot be serialized. Add the old key to FERNET_KEYS first."
-            )
+        _refuse_undecryptable(obj, value)
         return self.to_text(value)
 
     def _check_str_default_value(self):
