@@ -22,6 +22,7 @@ from email_hosts import conf, connections, hosts, pool, status, tls
 from email_hosts.exceptions import EmailHostDoesNotExist, invalid_mailer
 from email_hosts.oauth2.binding import Destination
 from email_hosts.oauth2.sasl import OAuth2Login
+from email_hosts.transports import security_name
 
 
 __all__ = ["EmailHostsBackend", "get_connection", "parse_conf"]
@@ -208,7 +209,7 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
     def connection_class(self):
         if _django_connection_class_patched():
             return super().connection_class  # Whatever a test put there.
-        if smtp.smtplib is not smtplib or connections.smtplib_patched():
+        if _smtplib_patched():
             # What Django's backend connects with: a test's mock gets it all.
             return smtp.smtplib.SMTP_SSL if self.use_ssl else smtp.smtplib.SMTP
         connection_class = connections.SMTP_SSL if self.use_ssl else connections.SMTP
@@ -231,7 +232,7 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
         return Destination.of_connection(
             host=self.host,
             port=self.port,
-            security="ssl" if self.use_ssl else "starttls" if self.use_tls else "none",
+            security=security_name(use_tls=self.use_tls, use_ssl=self.use_ssl),
             username=self.username,
             oauth2=self.oauth2,
             client_secret=self.password,
@@ -251,7 +252,7 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
         # the host needs them, so they are hidden here instead.
         fail_silently, self.fail_silently = self.fail_silently, False
         password = self.password
-        if self.oauth2 is not None and smtplib_patched():
+        if self.oauth2 is not None and _smtplib_patched():
             # Django's open() would log in with the client secret as the
             # password, to a real relay if only a method is patched: never.
             self.password = ""
@@ -373,7 +374,7 @@ class EmailHostsBackend(_DefaultFromMixin, smtp.EmailBackend):
         return self.reuse_connection and self.alias is not None
 
     def _kept_connection(self):
-        if not self._reuses() or smtplib_patched():
+        if not self._reuses() or _smtplib_patched():
             return None
         connection = pool.take(self.alias, self._fingerprint())
         if connection is not None:
@@ -452,7 +453,7 @@ def _django_connection_class_patched():
     )
 
 
-def smtplib_patched():
+def _smtplib_patched():
     """
     Return whether a test has patched what Django's SMTP backend connects
     with: smtplib's classes or their methods, the name ``smtplib`` in

@@ -49,7 +49,7 @@ class Transport:
     @property
     def security(self):
         """Return ``"ssl"`` (implicit TLS), ``"starttls"`` or ``"none"``."""
-        return "ssl" if self.use_ssl else "starttls" if self.use_tls else "none"
+        return security_name(use_tls=self.use_tls, use_ssl=self.use_ssl)
 
     def summary(self):
         """
@@ -86,6 +86,11 @@ class Transport:
             for name in ("ssl_cafile", "oauth2")
             if (value := getattr(self, name))
         }
+
+
+def security_name(*, use_tls, use_ssl):
+    """Return ``"ssl"`` (implicit TLS), ``"starttls"`` or ``"none"``."""
+    return "ssl" if use_ssl else "starttls" if use_tls else "none"
 
 
 @sensitive_variables()
