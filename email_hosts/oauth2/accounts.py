@@ -218,7 +218,7 @@ def _refresh_locked(key, oauth2, *, destination, timeout, rejected, using):  # n
     if account is None:
         return not_connected(key)
     if why := reconnect_reason(account, destination):
-        if account.access_token or account.refresh_token:
+        if not issued_for(account, destination):
             drop_tokens(key, why)  # Never for another destination.
         return reconnect_needed(key, why.rstrip(".") + ".")
     stored = stored_token(account)
