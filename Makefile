@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: demo test test-browser test-wheel docs dist matrix lint migrations-test screenshots bench clean
+.PHONY: upstream demo test test-browser test-wheel docs dist matrix lint migrations-test screenshots bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,7 @@ $(BIN)/.installed: pyproject.toml
 
 # django-email-hosts 0.3.0 itself, which the upgrade tests run beside ours.
 UPSTREAM = .cache/upstream/django_email_hosts-0.3.0.tar.gz
+upstream: $(UPSTREAM)
 $(UPSTREAM): $(BIN)/.installed
 	$(BIN)/pip download --quiet --no-deps --no-binary :all: \
 		--dest .cache/upstream django-email-hosts==0.3.0

@@ -3,18 +3,21 @@ Run the test suite for every supported Django and Python, on SQLite,
 PostgreSQL and MariaDB, with warnings as errors, then the migrations tests;
 and on Django 5.2 and 6.1, Django's own mail and debug page tests against
 this package. On PostgreSQL and MariaDB only the tests that use a database
-run: the others are the same on each, and the SQLite run has them.
+run: the others are the same on each, and the SQLite run has them. The runs
+of all cells share a pool of AT_ONCE processes.
 
 A missing interpreter or an unreachable database fails the run: CI must
 never pass by skipping a cell. Usage: python .ci/matrix.py [CELL ...], where
 CELL is a name such as dj52-py311 (default: all).
 """
 
+import dataclasses
 import glob
 import os
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 from pathlib import Path
 
@@ -107,17 +110,37 @@ def done_by_make_test():
     return set(filter(None, os.environ.get("MATRIX_DONE_BY_MAKE_TEST", "").split()))
 
 
-def run_on_every_database(cell, python):
+#: Runs at once. The suite spends part of its time waiting for relays,
+#: workers and databases, and a pool keeps both cores busy across cells,
+#: where running cell by cell left one idle while each cell's longest run
+#: finished.
+AT_ONCE = 3
+SUITE = [
+    "-W", "error", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+    "-m", "not browser and not wheel", "tests", "migrations_tests",
+]  # fmt: skip
+
+
+@dataclasses.dataclass
+class Job:
+    """One run of the matrix: a cell's suite on a database, or Django's tests."""
+
+    name: str
+    command: list
+    env: dict
+    process: subprocess.Popen = None
+    log: object = None
+    started: float = 0.0
+    seconds: float = 0.0
+
+
+def jobs_of(cell, python):
     """
-    Run the suite on each database at once, as their runs spend most of
-    their time waiting for relays, workers and databases rather than on
-    the CPU; print each run's output, and fail if any failed. Each run has
-    its own databases and Redis keys (tests/settings.py). Return each
-    database's seconds.
+    Return the cell's runs: the suite on each database, and Django's own
+    tests where the cell runs them. Each run has its own databases and Redis
+    keys (tests/settings.py), so any of them can run beside any other.
     """
-    logs = VENVS / f"{cell}-logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    runs = {}
+    jobs = []
     for database in DATABASES:
         if f"{cell}/{database}" in done_by_make_test():
             print(f"+ {cell} on {database}: run by make test", flush=True)
@@ -126,55 +149,65 @@ def run_on_every_database(cell, python):
         if database != "sqlite":
             # Tests without a database run the same on each: SQLite has them.
             env["EMAIL_HOSTS_DATABASE_TESTS_ONLY"] = "1"
-        log = (logs / f"{database}.log").open("w+")
-        command = [
-            python, "-W", "error", "-m", "pytest", "-q", "-p", "no:cacheprovider",
-            "-m", "not browser and not wheel", "tests", "migrations_tests",
-        ]  # fmt: skip
-        print(f"+ DB={database}", *command, flush=True)
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-        runs[database] = (process, log, time.monotonic())
-    seconds, failed = {}, []
-    while len(seconds) < len(runs):  # Each run's own time, as it ends.
-        for database, (process, _log, started) in runs.items():
-            if database not in seconds and process.poll() is not None:
-                seconds[database] = time.monotonic() - started
+        jobs.append(Job(f"{cell} {database}", [python, *SUITE], env))
+    if cell in DJANGO_TESTS:
+        tests = django_tests(python)
+        jobs += [
+            Job(
+                f"{cell} django-{suite}",
+                [python, "-W", "error", ".ci/django_tests.py", suite, tests],
+                dict(os.environ),
+            )
+            for suite in ("mail", "debug", "debug-sensitive")
+        ]
+    return jobs
+
+
+def run_all(jobs):
+    """
+    Run ``jobs``, :data:`AT_ONCE` at a time, in order; print each one's whole
+    output as it ends. After a failure, start no more of them. Return
+    whether every job that ran passed.
+    """
+    waiting, running, failed = list(jobs), [], []
+    while waiting or running:
+        while waiting and len(running) < AT_ONCE and not failed:
+            job = waiting.pop(0)
+            job.log = tempfile.TemporaryFile("w+")  # noqa: SIM115 -- closed as it ends
+            print(f"+ {job.name}:", *job.command, flush=True)
+            job.process = subprocess.Popen(
+                job.command,
+                cwd=ROOT,
+                env=job.env,
+                stdout=job.log,
+                stderr=subprocess.STDOUT,
+            )
+            job.started = time.monotonic()
+            running.append(job)
+        if failed and not running:
+            break
         time.sleep(0.5)
-    for database, (process, log, _started) in runs.items():
-        log.seek(0)
-        print(f"--- {cell} on {database} (exit {process.returncode})", flush=True)
-        print(log.read(), flush=True)
-        log.close()
-        if process.returncode:
-            failed.append(database)
+        for job in [job for job in running if job.process.poll() is not None]:
+            running.remove(job)
+            job.seconds = time.monotonic() - job.started
+            job.log.seek(0)
+            print(f"--- {job.name} (exit {job.process.returncode})", flush=True)
+            print(job.log.read(), flush=True)
+            job.log.close()
+            if job.process.returncode:
+                failed.append(job.name)
     if failed:
-        sys.exit(f"matrix: {cell} failed on {', '.join(failed)}")
-    return seconds
+        print(f"matrix: failed: {', '.join(failed)}", flush=True)
+    return not failed
 
 
 def main(cells):
-    results = []
-    for cell in cells:
-        python = install(cell)
-        for database, seconds in run_on_every_database(cell, python).items():
-            results.append((cell, database, seconds))
-        if cell in DJANGO_TESTS:
-            started = time.monotonic()
-            for suite in ("mail", "debug", "debug-sensitive"):
-                run(
-                    python,
-                    "-W",
-                    "error",
-                    ".ci/django_tests.py",
-                    suite,
-                    django_tests(python),
-                )
-            results.append((cell, "django", time.monotonic() - started))
+    jobs = [job for cell in cells for job in jobs_of(cell, install(cell))]
+    if not run_all(jobs):
+        sys.exit(1)
     print("\nmatrix: every cell passed")
-    for cell, database, seconds in results:
-        print(f"  {cell:12} {database:10} {seconds:6.1f}s")
+    for job in jobs:
+        print(f"  {job.name:30} {job.seconds:6.1f}s")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import gc
 import ipaddress
 import json
 import os
+import shutil
 import socket
 import ssl
 import subprocess
@@ -588,13 +589,22 @@ def manage(*arguments, database, fernet_keys):
 
 
 @pytest.fixture
-def shared_database(tmp_path, transactional_db):
+def shared_database(tmp_path, transactional_db, request):
     """A database that other processes can open: the test database, or on
-    SQLite (whose test database lives in memory) a migrated file."""
+    SQLite (whose test database lives in memory) a migrated file, a copy
+    of one migrated once per run."""
     if connection.vendor != "sqlite":
         return connection.settings_dict["NAME"]
-    path = str(tmp_path / "shared.sqlite3")
-    manage("migrate", "--verbosity=0", database=path, fernet_keys=["old-key"])
+    path = tmp_path / "shared.sqlite3"
+    shutil.copyfile(request.getfixturevalue("_migrated_sqlite_file"), path)
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def _migrated_sqlite_file(tmp_path_factory):
+    """An empty SQLite file with every migration applied: a process each."""
+    path = tmp_path_factory.mktemp("migrated") / "template.sqlite3"
+    manage("migrate", "--verbosity=0", database=str(path), fernet_keys=["old-key"])
     return path
 
 

@@ -126,6 +126,12 @@ def test_resend_asks_first_and_says_to_whom(admin_client):
     assert row.status == Status.FAILED  # Nothing happened yet.
 
 
+def test_resending_a_held_message_says_where_it_came_from(admin_client):
+    row = stored(Status.HELD)
+    text = act(admin_client, "resend", row).content.decode()
+    assert "copied here from another database" in text
+
+
 def test_resend_goes_to_the_recipients_not_accepted(admin_client):
     row = _partly_delivered()
     act(admin_client, "resend", row, resend_to="not_accepted")

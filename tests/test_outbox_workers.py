@@ -3,9 +3,11 @@ Real worker processes deliver the outbox: django-tasks-db's ``db_worker``,
 two at once, and one killed in the middle of a batch.
 """
 
+import contextlib
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -14,6 +16,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from email_hosts.outbox.models import OutboxMessage
 from tests.conftest import ROOT, manage, process_environment
 
 
@@ -47,13 +50,12 @@ with override_settings(EMAIL_HOSTS_OUTBOX={outbox or {"TASK_BACKEND": "database"
 
 
 def _statuses(database):
-    output = _shell(
-        database,
-        "import json\n"
-        "from email_hosts.outbox.models import OutboxMessage\n"
-        "print(json.dumps(sorted(OutboxMessage.objects.values_list('status', flat=True))))",
-    )
-    return json.loads(output.splitlines()[-1])  # After shell's own notes.
+    """Return the outbox's statuses, read here: a process less for each look."""
+    if connection.vendor == "sqlite":
+        with contextlib.closing(sqlite3.connect(database)) as shared:
+            rows = shared.execute("SELECT status FROM email_hosts_outboxmessage")
+            return sorted(status for (status,) in rows)
+    return sorted(OutboxMessage.objects.values_list("status", flat=True))
 
 
 def _worker(database, *, keys=KEYS, **settings_):

@@ -35,6 +35,7 @@ def _entry(row):
     return {
         "row": row,
         "uncertain": row.status == Status.UNCERTAIN,
+        "held": row.status == Status.HELD,
         "not_accepted": not_accepted,
         "accepted": [r for r in row.recipients if r not in not_accepted],
     }
