@@ -58,13 +58,14 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 from speckenv_django import django_email_url
 
-from email_hosts import encryption, hosts, pool
+from email_hosts import encryption, hosts
 from email_hosts.backends import get_connection, parse_conf
 from email_hosts.encryption import fernet
 from email_hosts.models import EmailHost
 from email_hosts.outbox import OutboxBackend, tasks
 from email_hosts.outbox.delivery import deliver_due
 from email_hosts.outbox.models import OutboxMessage
+from email_hosts.smtp import pool
 from tests.conftest import _make_authority, free_port, free_ports
 
 

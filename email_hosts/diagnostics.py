@@ -16,11 +16,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_variables
 
-from email_hosts import conf, hosts, status
+from email_hosts import conf, hosts
 from email_hosts.backends import backend_for, get_connection
-from email_hosts.connections import is_ours
-from email_hosts.failures import explain, is_transient
+from email_hosts.hosts import status
 from email_hosts.oauth2 import tokens
+from email_hosts.smtp.connections import is_ours
+from email_hosts.smtp.failures import explain, is_transient
 
 
 #: No check waits longer than this, whatever the host's own timeout.

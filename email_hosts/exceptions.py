@@ -152,5 +152,5 @@ class OAuth2Unavailable(ImproperlyConfigured):
         self.key = key
         super().__init__(
             f"Email host {key!r} logs in with OAuth2, which needs Authlib:"
-            f" install django-email-hosts[oauth]."
+            f' pip install "django-email-hosts[oauth]".'
         )

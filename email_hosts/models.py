@@ -76,7 +76,7 @@ class EmailHost(models.Model):
         verbose_name = _("email host")
         verbose_name_plural = _("email hosts")
         # Changing where mail goes (another relay, new sender domains, a new
-        # SMTP host) needs this on top of add and change: email_hosts.repointing.
+        # SMTP host) needs this on top of add and change: email_hosts.admin.repointing.
         permissions = [
             ("repoint_emailhost", _("Can point an email host at another relay"))
         ]

@@ -33,8 +33,9 @@ from django.conf import settings
 from django.db import connection
 from django.urls import reverse
 
-from email_hosts import pool, status
+from email_hosts.hosts import status
 from email_hosts.oauth2 import tokens
+from email_hosts.smtp import pool
 
 
 ROOT = Path(__file__).parents[1]
@@ -626,3 +627,11 @@ def oauth2_relay(smtp_server_factory, test_ca, trust_test_ca):
     return smtp_server_factory(
         tls=test_ca.server_context, handler_class=OAuth2RelayHandler
     )
+
+
+@pytest.fixture
+def without_oauth_extra(monkeypatch):
+    """Make ``import authlib`` fail, as when the ``oauth`` extra is not installed."""
+    loaded = [name for name in sys.modules if name.partition(".")[0] == "authlib"]
+    for name in {"authlib", *loaded}:
+        monkeypatch.setitem(sys.modules, name, None)

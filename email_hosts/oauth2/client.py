@@ -28,14 +28,33 @@ class TokenAnswer:
         return self.asked_at + self.lifetime
 
 
+def _import_authlib():
+    import requests  # noqa: PLC0415 -- the oauth extra, which may be missing
+    from authlib.integrations.base_client import OAuthError  # noqa: PLC0415
+    from authlib.integrations.requests_client import OAuth2Session  # noqa: PLC0415
+
+    return OAuth2Session, OAuthError, requests.RequestException
+
+
+def installed():
+    """Return whether the ``oauth`` extra (Authlib, over requests) is installed."""
+    try:
+        _import_authlib()
+    except ImportError:
+        return False
+    return True
+
+
+def require(key):
+    """Raise ``OAuth2Unavailable`` for the host ``key`` unless the extra is installed."""
+    _authlib(key)
+
+
 def _authlib(key):
     try:
-        import requests  # noqa: PLC0415 -- an optional dependency
-        from authlib.integrations.base_client import OAuthError  # noqa: PLC0415
-        from authlib.integrations.requests_client import OAuth2Session  # noqa: PLC0415
+        return _import_authlib()
     except ImportError:
         raise OAuth2Unavailable(key) from None
-    return OAuth2Session, OAuthError, requests.RequestException
 
 
 @sensitive_variables()

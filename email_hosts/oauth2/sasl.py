@@ -7,12 +7,13 @@ if the relay refuses one that has not expired. The retry comes before
 
 import dataclasses
 import smtplib
+from collections.abc import Callable
 
 from django.views.decorators.debug import sensitive_variables
 
-from email_hosts.oauth2 import tokens
+from email_hosts.dsn.oauth2 import OAuth2
+from email_hosts.oauth2 import client, tokens
 from email_hosts.oauth2.binding import Destination
-from email_hosts.oauth2.config import OAuth2
 
 
 @sensitive_variables()
@@ -41,12 +42,22 @@ class OAuth2Login:
     Log a connection of the host ``key`` in to its relay with OAuth2, with
     a token issued for that ``destination`` alone. ``repr()`` leaves the
     client secret out.
+
+    ``token_source`` is ``tokens.access_token`` (client credentials) or,
+    for a connected account, ``accounts.access_token``: the caller passes
+    it, so that this login knows nothing of where accounts are stored.
     """
 
     key: str
     oauth2: OAuth2
     destination: Destination
     timeout: float
+    token_source: Callable = tokens.access_token
+
+    def __post_init__(self):
+        # Before the connection opens: without Authlib, the login would fail
+        # only later, as a relay error that does not say what to install.
+        client.require(self.key)
 
     @sensitive_variables()
     def __call__(self, connection, user):
@@ -70,14 +81,7 @@ class OAuth2Login:
 
     @sensitive_variables()
     def _token(self, **options):
-        if self.oauth2.delegated:
-            # Connected accounts live in a model: not loaded at import time.
-            from email_hosts.oauth2 import accounts  # noqa: PLC0415
-
-            source = accounts.access_token
-        else:
-            source = tokens.access_token
-        return source(
+        return self.token_source(
             self.key,
             self.oauth2,
             destination=self.destination,

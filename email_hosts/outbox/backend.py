@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from email_hosts import conf, hosts
-from email_hosts.backends import with_default_sender
+from email_hosts.backends.default_sender import with_default_sender
 from email_hosts.outbox.models import OutboxMessage
 from email_hosts.outbox.rendering import render
 from email_hosts.outbox.statements import insert

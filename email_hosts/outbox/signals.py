@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 
-from email_hosts import status
+from email_hosts.hosts import status
 from email_hosts.outbox.models import OutboxMessage, Status
 
 
@@ -81,7 +81,7 @@ pre_save.connect(
 pre_save.connect(
     clear_loaded_pauses,
     sender="email_hosts.HostStatus",
-    dispatch_uid="email_hosts.status.loaddata",
+    dispatch_uid="email_hosts.hosts.status.loaddata",
 )
 for model in ("WorkerBeat", "RateWindow"):
     post_save.connect(

@@ -12,15 +12,18 @@ from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.utils.module_loading import import_string
 
-from email_hosts import conf, failures, status
-from email_hosts.backends import backend_for, with_default_sender
+from email_hosts import conf
+from email_hosts.backends import backend_for
+from email_hosts.backends.default_sender import with_default_sender
 from email_hosts.exceptions import (
     DeliveryFailed,
     DeliveryUncertain,
     InvalidEmailHost,
     invalid_mailer,
 )
+from email_hosts.hosts import status
 from email_hosts.routing.table import build_table
+from email_hosts.smtp import failures
 
 
 logger = logging.getLogger("email_hosts")

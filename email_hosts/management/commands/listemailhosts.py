@@ -3,7 +3,8 @@ from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from email_hosts import hosts, inventory
+from email_hosts import hosts
+from email_hosts.hosts import inventory
 from email_hosts.models import EmailHost
 from email_hosts.oauth2 import state as oauth2_state
 

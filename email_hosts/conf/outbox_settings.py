@@ -1,0 +1,92 @@
+"""The settings of the outbox: how it keeps, claims, retries and paces messages."""
+
+import dataclasses
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from email_hosts.conf.cache import read_once
+from email_hosts.conf.options import is_seconds, read_options
+
+
+#: Seconds between an outbox message's attempts after transient failures:
+#: a minute, 5 minutes, half an hour, 2, 6 and 24 hours; then it fails.
+DEFAULT_RETRY_DELAYS = (60, 300, 1800, 7200, 21600, 86400)
+#: The windows a host's rate limits count in, by name, in seconds.
+RATE_WINDOWS = {"MINUTE": 60, "HOUR": 3600, "DAY": 86400}
+RATE_LIMIT_NAMES = tuple(
+    f"{what}_PER_{window}"
+    for what in ("MESSAGES", "RECIPIENTS")
+    for window in RATE_WINDOWS
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Outbox:
+    """How the outbox keeps and claims messages (``EMAIL_HOSTS_OUTBOX``)."""
+
+    #: Days a delivered or cancelled message is kept before
+    #: ``purgeoutbox`` deletes it.
+    RETENTION_DAYS: float = 30
+    #: Seconds a worker may hold a claimed message before another takes it
+    #: back: longer than a batch can take to send.
+    CLAIM_SECONDS: float = 900
+    #: Messages one worker claims at once, sent over one connection per host.
+    BATCH_SIZE: int = 100
+    #: The alias in ``TASKS`` of the task backend that delivers.
+    TASK_BACKEND: str = "default"
+    #: The queue of that backend that delivery runs go to.
+    QUEUE_NAME: str = "default"
+    #: Seconds without a worker, while messages wait, before W012 warns.
+    WORKER_SILENCE_SECONDS: float = 900
+
+
+@read_once
+def outbox():
+    """Return ``EMAIL_HOSTS_OUTBOX`` as :class:`Outbox`."""
+    value = getattr(settings, "EMAIL_HOSTS_OUTBOX", {})
+    return read_options("EMAIL_HOSTS_OUTBOX", value, Outbox)
+
+
+@read_once
+def retry_delays():
+    """
+    Return ``EMAIL_HOSTS_RETRY_DELAYS``: the seconds an outbox message waits
+    before each retry; its length is how many retries it gets.
+    """
+    delays = getattr(settings, "EMAIL_HOSTS_RETRY_DELAYS", DEFAULT_RETRY_DELAYS)
+    if not isinstance(delays, list | tuple) or not all(map(is_seconds, delays)):
+        raise ImproperlyConfigured(
+            f"EMAIL_HOSTS_RETRY_DELAYS must be a list of seconds to wait before"
+            f" each retry, such as [60, 300, 1800], or [] for no retries, not"
+            f" {delays!r}."
+        )
+    return tuple(delays)
+
+
+@read_once
+def rate_limits():
+    """
+    Return ``EMAIL_HOSTS_RATE_LIMITS``: for host keys, how many messages and
+    recipients the outbox sends through them per minute, hour and day, such
+    as ``{"shop": {"MESSAGES_PER_MINUTE": 30, "RECIPIENTS_PER_DAY": 10000}}``.
+    """
+    value = getattr(settings, "EMAIL_HOSTS_RATE_LIMITS", {})
+    if not isinstance(value, dict):
+        raise ImproperlyConfigured(
+            f"EMAIL_HOSTS_RATE_LIMITS must be a dict of host keys to limits,"
+            f" not {type(value).__name__}."
+        )
+    for key, limits in value.items():
+        if not isinstance(limits, dict) or not set(limits) <= set(RATE_LIMIT_NAMES):
+            raise ImproperlyConfigured(
+                f"EMAIL_HOSTS_RATE_LIMITS[{key!r}] must be a dict with some of"
+                f" {', '.join(RATE_LIMIT_NAMES)}, not {limits!r}."
+            )
+        for name, limit in limits.items():
+            if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+                raise ImproperlyConfigured(
+                    f"EMAIL_HOSTS_RATE_LIMITS[{key!r}][{name!r}] must be a whole"
+                    f" number above 0, not {limit!r}."
+                )
+    return value
