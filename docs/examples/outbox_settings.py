@@ -1,24 +1,26 @@
-# settings.py
-import django
-
-
-INSTALLED_APPS = [
-    # ...
-    "email_hosts",
-    "django_tasks_db",  # The embedded queue: manage.py db_worker.
-]
-if django.VERSION < (6, 0):
-    INSTALLED_APPS.append("django_tasks")  # The backport of django.tasks.
-
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-
+# Stands in for what settings.py holds after the earlier pages (and, for
+# MAILERS, Django 6.1's startproject); the docs show what comes after it.
+INSTALLED_APPS = ["email_hosts"]
 EMAIL_HOSTS = {
     "shop": "submission://shop:secret@smtp.example.com?_default_from_email=shop@example.com",
 }
-# Every message of the site goes through the outbox, routed by its sender.
+MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+# Shown in the docs from here.
+# settings.py: add to what the earlier pages set.
+import django
+
+
+INSTALLED_APPS += ["django_tasks_db"]  # The embedded queue: manage.py db_worker.
+if django.VERSION < (6, 0):
+    INSTALLED_APPS += ["django_tasks"]  # The backport of django.tasks.
+
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# Every message of the site goes through the outbox, routed by its sender,
+# through the host "shop" of the earlier pages when no host serves it.
 EMAIL_HOSTS_FALLBACK = "shop"
 if django.VERSION >= (6, 1):
-    MAILERS = {
+    MAILERS |= {
         "default": {
             "BACKEND": "email_hosts.outbox.OutboxBackend",
             "OPTIONS": {"fallback": "shop"},

@@ -1,3 +1,4 @@
+# mysite/mail.py
 from django.core.mail import EmailMessage
 
 from email_hosts.backends import get_connection
@@ -5,12 +6,16 @@ from email_hosts.models import EmailHost
 
 
 def add_shop_host():
-    # Usually done in the admin; the DSN is stored encrypted.
-    return EmailHost.objects.create(
+    # Usually done in the admin; the DSN is stored encrypted. Creates the
+    # host, or updates it if it exists (the README's example adds "shop").
+    host, _created = EmailHost.objects.update_or_create(
         key="shop",
-        dsn="submission://shop:secret@smtp.example.com:587?timeout=10",
-        default_from="Shop <shop@example.com>",
+        defaults={
+            "dsn": "submission://shop:secret@smtp.example.com:587?timeout=10",
+            "default_from": "Shop <shop@example.com>",
+        },
     )
+    return host
 
 
 def send_welcome(address):
