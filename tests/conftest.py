@@ -515,8 +515,14 @@ def silent_server():
 
 @pytest.fixture
 def refused_port():
-    """A port on which nothing listens."""
-    return free_port()
+    """
+    A port on which nothing listens. It stays bound, without listening, for
+    the test: a port only found free could be a relay of another test run
+    by the time a test connects, and the mail would go through.
+    """
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield held.getsockname()[1]
 
 
 @pytest.fixture
