@@ -1,6 +1,7 @@
 """The host form's write-only password: kept when left empty, for one destination."""
 
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
 
 from email_hosts.dsn import TLS_FILE_PARAMETERS
 
@@ -13,6 +14,7 @@ NEW_DESTINATION = _(
 )
 
 
+@sensitive_variables()
 def show_stored(form, stored):
     """Say whether ``stored`` has a password; offer to remove only one there is."""
     if stored is not None and stored.password:
@@ -23,6 +25,7 @@ def show_stored(form, stored):
         del form.fields["clear_password"]
 
 
+@sensitive_variables()
 def keeps_stored(cleaned, stored):
     """Return whether the form keeps the password of ``stored`` unchanged."""
     return bool(
@@ -33,11 +36,13 @@ def keeps_stored(cleaned, stored):
     )
 
 
+@sensitive_variables()
 def same_destination(transport, stored):
     """Return whether ``transport`` sends a stored password where ``stored`` did."""
     return _destination(transport) == _destination(stored)
 
 
+@sensitive_variables()
 def _destination(transport):
     """
     Return where a stored password goes and how it is protected on the way;

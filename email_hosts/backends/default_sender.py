@@ -19,7 +19,7 @@ def with_default_sender(message, sender):
     return message
 
 
-class _DefaultFromMixin:
+class DefaultFromMixin:
     """Send messages without a sender of their own from the host's sender."""
 
     def __init__(self, *args, default_from_email="", **kwargs):

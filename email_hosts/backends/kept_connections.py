@@ -5,14 +5,14 @@ import os
 
 from django.views.decorators.debug import sensitive_variables
 
-from email_hosts.backends.patched_smtplib import _smtplib_patched
+from email_hosts.backends.patched_smtplib import smtp_patched_by_a_test
 from email_hosts.smtp import connections, pool
 
 
 logger = logging.getLogger("email_hosts")
 
 
-class _KeptConnectionMixin:
+class KeptConnectionMixin:
     """
     Keep an SMTP backend's logged-in connection open for the next send
     through the same host, and send again on a new connection when the relay
@@ -22,7 +22,7 @@ class _KeptConnectionMixin:
 
     def close(self):
         connection = self.connection
-        usage = _usage_of(connection)
+        usage = usage_of(connection)
         if usage is not None and self._reuses():
             if usage.pid != os.getpid():
                 # Opened before a fork: the parent's session, not ours to end.
@@ -35,11 +35,11 @@ class _KeptConnectionMixin:
 
     def _send(self, email_message):
         sent = self._reconnecting(
-            lambda: super(_KeptConnectionMixin, self)._send(email_message)
+            lambda: super(KeptConnectionMixin, self)._send(email_message)
         )
         if sent is None:
             return False  # fail_silently hid why.
-        if usage := _usage_of(self.connection):
+        if usage := usage_of(self.connection):
             usage.messages += sent
             usage.clean = sent or not email_message.recipients()
         return sent
@@ -53,7 +53,7 @@ class _KeptConnectionMixin:
         if ``fail_silently`` hid why no new connection opened.
         """
         # A connection a caller set is not ours to count or keep.
-        if usage := _usage_of(self.connection):
+        if usage := usage_of(self.connection):
             usage.clean = False
         try:
             return send()
@@ -70,7 +70,7 @@ class _KeptConnectionMixin:
         return self.reuse_connection and self.alias is not None
 
     def _kept_connection(self):
-        if not self._reuses() or _smtplib_patched():
+        if not self._reuses() or smtp_patched_by_a_test():
             return None
         connection = pool.take(self.alias, self._fingerprint())
         if connection is not None:
@@ -94,7 +94,7 @@ class _KeptConnectionMixin:
         )
 
 
-def _usage_of(connection):
+def usage_of(connection):
     """
     Return what a connection this package opened has done, or None for one a
     caller set, such as the mock in Django's own tests.

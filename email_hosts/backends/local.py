@@ -2,18 +2,18 @@
 
 from django.core.mail.backends import console, dummy, locmem
 
-from email_hosts.backends.default_sender import _DefaultFromMixin
+from email_hosts.backends.default_sender import DefaultFromMixin
 
 
-class _ConsoleBackend(_DefaultFromMixin, console.EmailBackend):
+class _ConsoleBackend(DefaultFromMixin, console.EmailBackend):
     pass
 
 
-class _LocmemBackend(_DefaultFromMixin, locmem.EmailBackend):
+class _LocmemBackend(DefaultFromMixin, locmem.EmailBackend):
     pass
 
 
-class _DummyBackend(_DefaultFromMixin, dummy.EmailBackend):
+class _DummyBackend(DefaultFromMixin, dummy.EmailBackend):
     pass
 
 

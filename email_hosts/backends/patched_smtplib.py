@@ -11,13 +11,13 @@ from email_hosts.smtp import connections
 _DJANGO_CONNECTION_CLASS = vars(smtp.EmailBackend).get("connection_class")
 
 
-def _django_connection_class_patched():
+def django_connection_class_patched():
     return vars(smtp.EmailBackend).get("connection_class") is not (
         _DJANGO_CONNECTION_CLASS
     )
 
 
-def _smtplib_patched():
+def smtp_patched_by_a_test():
     """
     Return whether a test has patched what Django's SMTP backend connects
     with: smtplib's classes or their methods, the name ``smtplib`` in
@@ -25,7 +25,7 @@ def _smtplib_patched():
     are then made as Django's backend makes them, never kept for reuse.
     """
     return (
-        _django_connection_class_patched()
+        django_connection_class_patched()
         or smtp.smtplib is not smtplib
         or connections.smtplib_patched()
     )

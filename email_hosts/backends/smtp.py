@@ -10,11 +10,11 @@ from django.views.decorators.debug import sensitive_variables
 
 from email_hosts import conf
 from email_hosts.backends import mailer_options
-from email_hosts.backends.default_sender import _DefaultFromMixin
-from email_hosts.backends.kept_connections import _KeptConnectionMixin, _usage_of
+from email_hosts.backends.default_sender import DefaultFromMixin
+from email_hosts.backends.kept_connections import KeptConnectionMixin, usage_of
 from email_hosts.backends.patched_smtplib import (
-    _django_connection_class_patched,
-    _smtplib_patched,
+    django_connection_class_patched,
+    smtp_patched_by_a_test,
 )
 from email_hosts.dsn.transport import security_name
 from email_hosts.hosts import status
@@ -24,7 +24,7 @@ from email_hosts.oauth2.sasl import OAuth2Login
 from email_hosts.smtp import connections, pool, tls
 
 
-class EmailHostsBackend(_DefaultFromMixin, _KeptConnectionMixin, smtp.EmailBackend):
+class EmailHostsBackend(DefaultFromMixin, KeptConnectionMixin, smtp.EmailBackend):
     """
     Django's SMTP backend with a default sender per host.
 
@@ -138,9 +138,9 @@ class EmailHostsBackend(_DefaultFromMixin, _KeptConnectionMixin, smtp.EmailBacke
 
     @property
     def connection_class(self):
-        if _django_connection_class_patched():
+        if django_connection_class_patched():
             return super().connection_class  # Whatever a test put there.
-        if _smtplib_patched():
+        if smtp_patched_by_a_test():
             # What Django's backend connects with: a test's mock gets it all.
             return smtp.smtplib.SMTP_SSL if self.use_ssl else smtp.smtplib.SMTP
         connection_class = connections.SMTP_SSL if self.use_ssl else connections.SMTP
@@ -191,7 +191,7 @@ class EmailHostsBackend(_DefaultFromMixin, _KeptConnectionMixin, smtp.EmailBacke
         # the host needs them, so they are hidden here instead.
         fail_silently, self.fail_silently = self.fail_silently, False
         password = self.password
-        if self.oauth2 is not None and _smtplib_patched():
+        if self.oauth2 is not None and smtp_patched_by_a_test():
             # Django's open() would log in with the client secret as the
             # password, to a real relay if only a method is patched: never.
             self.password = ""
@@ -247,7 +247,7 @@ class EmailHostsBackend(_DefaultFromMixin, _KeptConnectionMixin, smtp.EmailBacke
         refused = self._reconnecting(
             lambda: self._sendmail(from_email, recipients, message, before_message)
         )
-        if usage := _usage_of(self.connection):
+        if usage := usage_of(self.connection):
             usage.messages += 1
             usage.clean = True
         return refused

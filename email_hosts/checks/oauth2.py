@@ -29,12 +29,20 @@ def _hosts_in(databases):
                 continue  # E005, E006 or E011 reports it.
 
 
+@checks.register(TAG)
+def check_oauth2_extra_for_settings_hosts(app_configs, **kwargs):
+    """Report each ``EMAIL_HOSTS`` host that needs the missing extra (E020)."""
+    return _missing_extra(_hosts_in_settings())
+
+
 @checks.register(TAG, checks.Tags.database)
-def check_oauth2_extra(app_configs, databases=None, **kwargs):
-    """
-    Report each host that logs in with OAuth2 while the ``oauth`` extra is
-    missing (E020): stored ones only when the database may be asked.
-    """
+def check_oauth2_extra_for_stored_hosts(app_configs, databases=None, **kwargs):
+    """Report each stored host that needs the missing extra (E020)."""
+    return _missing_extra(_hosts_in(databases or []))
+
+
+def _missing_extra(hosts_to_check):
+    """Return E020 for each host of ``hosts_to_check`` that logs in with OAuth2."""
     if client.installed():
         return []
     return [
@@ -45,6 +53,6 @@ def check_oauth2_extra(app_configs, databases=None, **kwargs):
             hint='Install it: pip install "django-email-hosts[oauth]".',
             id="email_hosts.E020",
         )
-        for host in [*_hosts_in_settings(), *_hosts_in(databases or [])]
+        for host in hosts_to_check
         if host.transport.oauth2
     ]

@@ -14,8 +14,8 @@ from email_hosts.outbox.claims import (
     release_abandoned,
 )
 from email_hosts.outbox.models import UNREADABLE, OutboxMessage, Status, unreadable
-from email_hosts.outbox.outcomes import _Attempt, _finish, _postpone, _retry_or_fail
-from email_hosts.outbox.sending import _send_through
+from email_hosts.outbox.outcomes import Attempt, finish, postpone, retry_or_fail
+from email_hosts.outbox.sending import send_through
 from email_hosts.routing.table import build_table
 
 
@@ -56,15 +56,15 @@ def deliver(batch):
         row.claim = row.claimed_by  # Every write checks the claim still holds.
         if unreadable(row):
             # The message's fault, not the relay's: no host is tried or paused.
-            _finish(row, Status.FAILED, UNREADABLE)
+            finish(row, Status.FAILED, UNREADABLE)
             continue
         try:
             key = _route(table, row)
         except ImproperlyConfigured as exc:
-            _retry_or_fail(_Attempt(row, [str(exc)]))
+            retry_or_fail(Attempt(row, [str(exc)]))
             continue
         row.routed_to = key or ""
-        groups.setdefault(key, []).append(_Attempt(row))
+        groups.setdefault(key, []).append(Attempt(row))
     sent = 0
     for key, attempts in groups.items():
         sent += _deliver_group(table, key, attempts)
@@ -98,7 +98,7 @@ def _hosts_to_try(table, key, attempts):
                 f"No email host serves the sender {attempt.row.from_email!r}, and"
                 f" the outbox has no fallback host; set EMAIL_HOSTS_FALLBACK."
             )
-            _retry_or_fail(attempt)
+            retry_or_fail(attempt)
         return []
     chain = table.chain(key) or [key]
     paused = status.paused(chain)
@@ -108,7 +108,7 @@ def _hosts_to_try(table, key, attempts):
         # no attempt, rather than every worker finding it out again.
         until = min(paused.values())
         for attempt in attempts:
-            _postpone(
+            postpone(
                 attempt.row,
                 until,
                 f"{key!r} and its backups failed a moment ago; waiting until"
@@ -130,12 +130,12 @@ def _deliver_group(table, key, attempts):
         elif current not in table.hosts:
             reason = "No such email host. Add it in the admin or to EMAIL_HOSTS."
         else:
-            outcome = _send_through(table.hosts[current], pending)
+            outcome = send_through(table.hosts[current], pending)
             sent += outcome.sent
             if outcome.wait_until is not None:
                 # Throttled: the rest wait for this host, without an attempt.
                 for attempt in pending:
-                    _postpone(attempt.row, outcome.wait_until, outcome.reason)
+                    postpone(attempt.row, outcome.wait_until, outcome.reason)
                 return sent
             if outcome.reason is None:
                 continue
@@ -151,5 +151,5 @@ def _deliver_group(table, key, attempts):
                 len(pending),
             )
     for attempt in pending:
-        _retry_or_fail(attempt)
+        retry_or_fail(attempt)
     return sent

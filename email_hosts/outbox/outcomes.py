@@ -11,18 +11,18 @@ from email_hosts.outbox.statements import update_claimed
 
 
 @dataclasses.dataclass
-class _Attempt:
+class Attempt:
     """One message on its way: what is left of it, and why it is not sent."""
 
     row: OutboxMessage
     reasons: list = dataclasses.field(default_factory=list)
 
 
-class _ClaimLost(Exception):
+class ClaimLost(Exception):
     """Another run took the message back (after ``CLAIM_SECONDS``)."""
 
 
-class _SendingMarks:
+class SendingMarks:
     """
     The writes of one connection's messages: each message is marked as
     being sent, durably, before it leaves, in the same statement that
@@ -35,19 +35,19 @@ class _SendingMarks:
         self.previous = None
 
     def mark(self, row):
-        """Mark ``row`` as being sent; raise ``_ClaimLost`` if it is not ours."""
+        """Mark ``row`` as being sent; raise ``ClaimLost`` if it is not ours."""
         if not _mark_sending(row, after=self.previous):
-            raise _ClaimLost
+            raise ClaimLost
         row.defer_writes, self.previous = True, row
 
     def flush(self):
         """Write what the last message kept back."""
         if self.previous is not None:
             self.previous.defer_writes = False
-            _flush(self.previous)
+            flush_outcome(self.previous)
 
 
-def _record_recipients(attempt, refused, *, sent_through):
+def record_recipients(attempt, refused, *, sent_through):
     """
     Record a message the relay took for all recipients but ``refused``:
     refused for good (5xx) they are given up, refused for now (4xx) they
@@ -56,7 +56,7 @@ def _record_recipients(attempt, refused, *, sent_through):
     row = attempt.row
     for recipient, (code, answer) in refused.items():
         if code >= 500:
-            row.refused_recipients[recipient] = _relay_answer(code, answer)
+            row.refused_recipients[recipient] = relay_answer(code, answer)
     deferred = [
         r for r in row.pending_recipients if r in refused and refused[r][0] < 500
     ]
@@ -64,26 +64,26 @@ def _record_recipients(attempt, refused, *, sent_through):
     row.pending_recipients = deferred
     row.sent_through = sent_through if accepted else row.sent_through
     if deferred:
-        answers = "; ".join(_relay_answer(*refused[r]) for r in deferred)
+        answers = "; ".join(relay_answer(*refused[r]) for r in deferred)
         attempt.reasons.append(
             f"{sent_through!r} deferred {len(deferred)} recipient(s): {answers}"
         )
-        _retry_or_fail(attempt)
+        retry_or_fail(attempt)
     elif row.refused_recipients and len(row.refused_recipients) == len(row.recipients):
-        _finish(row, Status.FAILED, "The relay refused every recipient.")
+        finish(row, Status.FAILED, "The relay refused every recipient.")
     else:
-        _finish(row, Status.SENT, "", sent_through=row.sent_through)
+        finish(row, Status.SENT, "", sent_through=row.sent_through)
     return 1 if accepted else 0
 
 
-def _relay_answer(code, answer):
+def relay_answer(code, answer):
     text = (
         answer.decode("utf-8", "replace") if isinstance(answer, bytes) else str(answer)
     )
     return f"{code} {text}"[:300]
 
 
-def _mark(row, *, status):
+def set_status(row, *, status):
     """Set the status of a message this run holds; return False if it lost it."""
     row.status = status
     return _save(row, ["status"])
@@ -98,10 +98,10 @@ def _save(row, fields):
     row.unsaved = getattr(row, "unsaved", set()) | set(fields)
     if getattr(row, "defer_writes", False):
         return True
-    return _flush(row)
+    return flush_outcome(row)
 
 
-def _flush(row):
+def flush_outcome(row):
     """Write what ``row`` kept back; return False if its claim was lost."""
     fields, row.unsaved = getattr(row, "unsaved", set()), set()
     if not fields:
@@ -156,7 +156,7 @@ def _release(row, status_, error, **changes):
     )
 
 
-def _finish(row, status_, error, *, sent_through=""):
+def finish(row, status_, error, *, sent_through=""):
     _release(
         row,
         status_,
@@ -167,18 +167,18 @@ def _finish(row, status_, error, *, sent_through=""):
     )
 
 
-def _postpone(row, until, reason):
+def postpone(row, until, reason):
     """Queue a message again for ``until``, counting no attempt."""
     _release(row, Status.QUEUED, reason, next_attempt_at=until)
 
 
-def _retry_or_fail(attempt):
+def retry_or_fail(attempt):
     """Queue a message for its next retry, or fail it after the last."""
     row = attempt.row
     error = "; ".join(attempt.reasons)
     delays = conf.retry_delays()
     if row.attempts >= len(delays):
-        _finish(row, Status.FAILED, error)
+        finish(row, Status.FAILED, error)
         return
     _release(
         row,

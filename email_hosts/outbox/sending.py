@@ -19,13 +19,13 @@ from email_hosts.exceptions import DeliveryUncertain
 from email_hosts.hosts import status
 from email_hosts.outbox.models import Status
 from email_hosts.outbox.outcomes import (
-    _ClaimLost,
-    _finish,
-    _flush,
-    _mark,
-    _record_recipients,
-    _relay_answer,
-    _SendingMarks,
+    ClaimLost,
+    SendingMarks,
+    finish,
+    flush_outcome,
+    record_recipients,
+    relay_answer,
+    set_status,
 )
 from email_hosts.outbox.rates import reserve
 from email_hosts.smtp import failures
@@ -54,14 +54,14 @@ class _Outcome:
     wait_until: datetime.datetime | None = None
 
 
-def _send_through(host, pending):
+def send_through(host, pending):
     """
     Send ``pending`` through ``host`` over one connection, removing each
     message once its fate is known, as long as the host's rate limits let
     it. Return an :class:`_Outcome`.
     """
     backend = backend_for(host)
-    outcome, marks = _Outcome(), _SendingMarks()
+    outcome, marks = _Outcome(), SendingMarks()
     try:
         if reason := _open(backend):
             return _Outcome(reason=reason)
@@ -81,7 +81,7 @@ def _send_through(host, pending):
                     attempt,
                     before_message=functools.partial(marks.mark, attempt.row),
                 )
-            except _ClaimLost:
+            except ClaimLost:
                 pending.pop(0)  # Another run took it back; it is theirs now.
                 # A pipelining connection closed to abandon it.
                 with contextlib.suppress(OSError):
@@ -103,11 +103,11 @@ def _send_through(host, pending):
                 return outcome
             finally:
                 if attempt.row.status == Status.SENDING:
-                    _mark(attempt.row, status=Status.CLAIMED)
+                    set_status(attempt.row, status=Status.CLAIMED)
                 if attempt.row.status != Status.SENT:
                     # It leaves this loop: to another host, or a retry.
                     attempt.row.defer_writes = False
-                    _flush(attempt.row)
+                    flush_outcome(attempt.row)
             pending.pop(0)
         return outcome
     finally:
@@ -144,25 +144,25 @@ def _send_one(backend, attempt, *, before_message):
             row.message,
             before_message=before_message,
         )
-    except (_ClaimLost, DatabaseError):
+    except (ClaimLost, DatabaseError):
         raise  # From before_message(): not the host's doing.
     except DeliveryUncertain as exc:
-        _finish(row, Status.UNCERTAIN, str(exc), sent_through=backend.alias)
+        finish(row, Status.UNCERTAIN, str(exc), sent_through=backend.alias)
         raise _HostFailed(_reason(exc, backend)) from exc
     except smtplib.SMTPRecipientsRefused as exc:
         refused = exc.recipients
     except smtplib.SMTPResponseException as exc:
         if failures.is_throttling(exc):
-            raise _Throttled(_relay_answer(exc.smtp_code, exc.smtp_error)) from exc
+            raise _Throttled(relay_answer(exc.smtp_code, exc.smtp_error)) from exc
         if failures.is_transient(exc):
             raise _HostFailed(_reason(exc, backend)) from exc
-        _finish(row, Status.FAILED, _relay_answer(exc.smtp_code, exc.smtp_error))
+        finish(row, Status.FAILED, relay_answer(exc.smtp_code, exc.smtp_error))
         return 0
     except Exception as exc:
         # Before the final "." of DATA (after it, DeliveryUncertain): the
         # relay has nothing, so another host may send it.
         raise _HostFailed(_reason(exc, backend)) from exc
-    return _record_recipients(attempt, refused, sent_through=backend.alias)
+    return record_recipients(attempt, refused, sent_through=backend.alias)
 
 
 def _send_locally(backend, attempt):
@@ -171,7 +171,7 @@ def _send_locally(backend, attempt):
         backend.send_messages([_StoredEmail(attempt.row)])
     except Exception as exc:
         raise _HostFailed(_reason(exc, backend)) from exc
-    return _record_recipients(attempt, {}, sent_through=backend.alias)
+    return record_recipients(attempt, {}, sent_through=backend.alias)
 
 
 class _StoredEmail(EmailMessage):

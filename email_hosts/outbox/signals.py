@@ -81,7 +81,7 @@ pre_save.connect(
 pre_save.connect(
     clear_loaded_pauses,
     sender="email_hosts.HostStatus",
-    dispatch_uid="email_hosts.hosts.status.loaddata",
+    dispatch_uid="email_hosts.status.loaddata",
 )
 for model in ("WorkerBeat", "RateWindow"):
     post_save.connect(

@@ -301,6 +301,15 @@ def test_e020_names_each_oauth2_host_while_the_oauth_extra_is_missing(email_host
 
 
 @override_settings(EMAIL_HOSTS=OAUTH2_HOSTS)
+@pytest.mark.usefixtures("without_oauth_extra")
+def test_e020_names_a_settings_host_without_database_checks():
+    """Plain ``check`` and ``runserver`` ask no database, yet must say it."""
+    assert [(m.id, m.msg.split(" logs in")[0]) for m in _messages()] == [
+        ("email_hosts.E020", "Email host 'm365' (settings)")
+    ]
+
+
+@override_settings(EMAIL_HOSTS=OAUTH2_HOSTS)
 def test_e020_is_silent_while_the_oauth_extra_is_installed(email_host):
     email_host("club", STORED_OAUTH2_HOST)
     assert _messages(databases=["default"]) == []

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import override_settings
 
-from email_hosts.hosts import rotation
+from email_hosts import rotation
 from email_hosts.models import HostStatus
 from email_hosts.outbox import OutboxBackend
 from email_hosts.outbox.delivery import deliver_due

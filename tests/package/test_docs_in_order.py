@@ -224,6 +224,7 @@ class Site:
             "SSL_CERT_FILE": ca.cert_path,
             "SSL_CERT_DIR": f"{ca.cert_path}.none",
             "PYTHONWARNINGS": "error",
+            # docs/operations.rst asks the reader to set it, and the next.
             "NEW_FERNET_KEY": "a-new-long-random-key-for-the-rotation",
         }
         self.uv("venv", "--quiet", "--python", _interpreter(python), self.venv)

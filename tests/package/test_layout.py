@@ -1,5 +1,6 @@
 """The tree shows the design: small modules, and tests where their code is."""
 
+import ast
 from pathlib import Path
 
 
@@ -36,3 +37,20 @@ def test_the_tests_of_a_top_level_module_are_at_the_top_of_tests():
         if path.parent.name != "package"
     }
     assert modules & nested == set()
+
+
+def test_no_module_reaches_into_another_for_a_private_name():
+    """A name one module takes from another is that module's interface."""
+    # Users' settings name these by their path in email_hosts.backends.
+    reexported = {"_ConsoleBackend", "_LocmemBackend", "_DummyBackend"}
+    reaching = {
+        f"{path.relative_to(ROOT)}: {node.module}.{alias.name}"
+        for path in PACKAGE.rglob("*.py")
+        if "migrations" not in path.parts
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ImportFrom)
+        and (node.module or "").startswith("email_hosts")
+        for alias in node.names
+        if alias.name.startswith("_") and alias.name not in reexported
+    }
+    assert reaching == set()

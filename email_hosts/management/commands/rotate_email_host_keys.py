@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from email_hosts.hosts.rotation import rotate_keys
+from email_hosts.rotation import rotate_keys
 
 
 #: Rows no key decrypts that an error names, per model, at most.
