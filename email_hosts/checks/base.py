@@ -4,6 +4,8 @@ from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connections
 
+from email_hosts import conf, hosts
+
 
 TAG = "email_hosts"
 
@@ -15,6 +17,22 @@ def setting_errors(read, *, hint, check_id):
     except ImproperlyConfigured as exc:
         return [checks.Error(str(exc), hint=hint, id=check_id)]
     return []
+
+
+def settings_hosts():
+    """
+    Yield the host of each ``EMAIL_HOSTS`` entry that parses; E002 and E001
+    report the setting and the entries that do not.
+    """
+    try:
+        keys = list(conf.email_hosts())
+    except ImproperlyConfigured:
+        return
+    for key in keys:
+        try:
+            yield hosts.from_settings(key)
+        except ImproperlyConfigured:
+            continue
 
 
 def stored_hosts(databases):

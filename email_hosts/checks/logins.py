@@ -3,10 +3,8 @@
 import ipaddress
 
 from django.core import checks
-from django.core.exceptions import ImproperlyConfigured
 
-from email_hosts import conf, hosts
-from email_hosts.checks.base import TAG
+from email_hosts.checks.base import TAG, settings_hosts
 
 
 def _is_loopback(host):
@@ -87,15 +85,4 @@ def check_settings_host_logins(app_configs, **kwargs):
     Warn about ``EMAIL_HOSTS`` entries that log in without TLS (W003), or
     with a password their provider is retiring (W011).
     """
-    try:
-        keys = list(conf.email_hosts())
-    except ImproperlyConfigured:
-        return []  # E002 reports it.
-    warnings = []
-    for key in keys:
-        try:
-            host = hosts.from_settings(key)
-        except ImproperlyConfigured:
-            continue  # E001 reports it.
-        warnings += login_warnings(host)
-    return warnings
+    return [warning for host in settings_hosts() for warning in login_warnings(host)]

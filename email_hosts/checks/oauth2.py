@@ -1,49 +1,23 @@
 """Check that the hosts that log in with OAuth2 can fetch their tokens."""
 
 from django.core import checks
-from django.core.exceptions import ImproperlyConfigured
 
-from email_hosts import conf, hosts
-from email_hosts.checks.base import TAG, stored_hosts
+from email_hosts.checks.base import TAG, settings_hosts
 from email_hosts.oauth2 import client
-
-
-def _hosts_in_settings():
-    try:
-        keys = list(conf.email_hosts())
-    except ImproperlyConfigured:
-        return  # E002 reports it.
-    for key in keys:
-        try:
-            yield hosts.from_settings(key)
-        except ImproperlyConfigured:
-            continue  # E001 reports it.
-
-
-def _hosts_in(databases):
-    for queryset in stored_hosts(databases):
-        for row in queryset:
-            try:
-                yield hosts.from_row(row)
-            except ImproperlyConfigured:
-                continue  # E005, E006 or E011 reports it.
 
 
 @checks.register(TAG)
 def check_oauth2_extra_for_settings_hosts(app_configs, **kwargs):
-    """Report each ``EMAIL_HOSTS`` host that needs the missing extra (E020)."""
-    return _missing_extra(_hosts_in_settings())
+    """
+    Report each ``EMAIL_HOSTS`` host that needs the missing ``oauth`` extra
+    (E020); ``check_stored_hosts`` reports the stored ones.
+    """
+    return [error for host in settings_hosts() for error in missing_extra_errors(host)]
 
 
-@checks.register(TAG, checks.Tags.database)
-def check_oauth2_extra_for_stored_hosts(app_configs, databases=None, **kwargs):
-    """Report each stored host that needs the missing extra (E020)."""
-    return _missing_extra(_hosts_in(databases or []))
-
-
-def _missing_extra(hosts_to_check):
-    """Return E020 for each host of ``hosts_to_check`` that logs in with OAuth2."""
-    if client.installed():
+def missing_extra_errors(host):
+    """Return E020 if ``host`` logs in with OAuth2 and the extra is missing."""
+    if not host.transport.oauth2 or client.installed():
         return []
     return [
         checks.Error(
@@ -53,6 +27,4 @@ def _missing_extra(hosts_to_check):
             hint='Install it: pip install "django-email-hosts[oauth]".',
             id="email_hosts.E020",
         )
-        for host in hosts_to_check
-        if host.transport.oauth2
     ]

@@ -7,6 +7,7 @@ from django.db import router
 from email_hosts import conf, hosts
 from email_hosts.checks.base import TAG, stored_hosts
 from email_hosts.checks.logins import login_warnings
+from email_hosts.checks.oauth2 import missing_extra_errors
 from email_hosts.exceptions import EmailHostUndecryptable, RelayNotAllowed
 
 
@@ -68,8 +69,9 @@ def check_optionless_mailers(app_configs, **kwargs):
 def check_stored_hosts(app_configs, databases=None, **kwargs):
     """
     Report stored hosts that cannot be used (E005, E006), whose relay is not
-    allowed (E011), that log in without TLS (W003), or with a password their
-    provider is retiring (W011). Runs only when the database may be asked.
+    allowed (E011), that log in without TLS (W003), with a password their
+    provider is retiring (W011), or with OAuth2 while its extra is missing
+    (E020). Runs only when the database may be asked.
     """
     rows = [row for queryset in stored_hosts(databases or []) for row in queryset]
     messages = []
@@ -102,5 +104,5 @@ def check_stored_hosts(app_configs, databases=None, **kwargs):
                 )
             )
         else:
-            messages += login_warnings(host)
+            messages += login_warnings(host) + missing_extra_errors(host)
     return messages
