@@ -208,3 +208,17 @@ def test_the_architecture_page_draws_the_layers_in_this_order():
         if line.strip() and line.strip() != "│"
     ]
     assert drawn[: len(LAYERS)] == list(reversed(LAYERS))
+
+
+def test_only_the_admin_checks_and_commands_import_the_outbox(graph):
+    """The outbox sends through backends and routing; they know nothing of it."""
+    outbox_storage = {"outbox.models"}  # Gathered by models.py for Django.
+    importers = {
+        module
+        for module, imported in graph.items()
+        if any(
+            m == "outbox" or m.startswith("outbox.") for m in imported - outbox_storage
+        )
+        and not module.startswith(("outbox", "management", "admin", "checks"))
+    }
+    assert importers <= {"apps"}
