@@ -56,8 +56,13 @@ def check_failed_host_pause_setting(app_configs, **kwargs):
 
 @checks.register(TAG, checks.Tags.database)
 def check_outbox_worker(app_configs, databases=None, **kwargs):
-    """Warn that outbox messages wait and no worker ran recently (W012)."""
-    from email_hosts.outbox.claims import last_beat, waiting_since  # noqa: PLC0415 -- apps not ready at import
+    """
+    Warn that outbox messages are stuck (W012): due, with no delivery run
+    for ``WORKER_SILENCE_SECONDS``; or held that long by runs that died and
+    that no run took back.
+    """
+    from email_hosts.outbox.claims import abandoned_since, waiting_since  # noqa: PLC0415 -- apps not ready at import
+    from email_hosts.outbox.liveness import last_beat  # noqa: PLC0415
 
     if not stored_hosts(databases or []):
         return []
@@ -66,22 +71,34 @@ def check_outbox_worker(app_configs, databases=None, **kwargs):
     except ImproperlyConfigured:
         return []  # E017 reports it.
     try:
-        oldest = waiting_since()
-        ran_at = last_beat()
+        due_since, held_since, ran_at = waiting_since(), abandoned_since(), last_beat()
     except DatabaseError:
         return []  # The outbox's table is not migrated yet.
-    if oldest is None or oldest > timezone.now() - silence:
+    long_ago = timezone.now() - silence
+    stuck = []
+    no_run = ran_at is None or ran_at < long_ago
+    if due_since is not None and due_since < long_ago and no_run:
+        stuck.append(f"messages have been due since {_when(due_since)}")
+    if held_since is not None and held_since < long_ago:
+        stuck.append(
+            f"messages claimed at {_when(held_since)} are held by a worker"
+            f" that stopped, and no delivery run took them back"
+        )
+    if not stuck:
         return []
-    if ran_at is not None and ran_at > timezone.now() - silence:
-        return []
+    last_run = _when(ran_at) if ran_at else "the outbox was created"
     return [
         checks.Warning(
-            f"Outbox messages have waited since {oldest:%Y-%m-%d %H:%M %Z}, and"
-            f" no outbox worker has run since"
-            f" {f'{ran_at:%Y-%m-%d %H:%M %Z}' if ran_at else 'the outbox was created'}.",
+            f"Outbox {'; and '.join(stuck)}. No delivery run has run since {last_run}.",
             hint="Run a worker of the tasks backend in"
-            " EMAIL_HOSTS_OUTBOX['TASK_BACKEND'], such as manage.py db_worker"
-            " for django-tasks-db, or deliveroutbox from cron.",
+            " EMAIL_HOSTS_OUTBOX['TASK_BACKEND'] and keep it running (manage.py"
+            " db_worker for django-tasks-db, rqworker --with-scheduler for RQ;"
+            " docs/outbox.rst shows a systemd unit), or run deliveroutbox"
+            " from cron.",
             id="email_hosts.W012",
         )
     ]
+
+
+def _when(moment):
+    return f"{moment:%Y-%m-%d %H:%M %Z}"

@@ -28,17 +28,24 @@ class Outbox:
     #: Days a delivered or cancelled message is kept before
     #: ``purgeoutbox`` deletes it.
     RETENTION_DAYS: float = 30
-    #: Seconds a worker may hold a claimed message before another takes it
-    #: back: longer than a batch can take to send.
+    #: No longer used: a dead worker's messages are taken back after
+    #: ``WORKER_TIMEOUT_SECONDS`` without its heartbeat. Still accepted, so
+    #: that earlier settings keep working.
     CLAIM_SECONDS: float = 900
+    #: Seconds without a heartbeat after which a delivery run counts as
+    #: dead and another takes back what it held. A run beats every quarter
+    #: of it, while it works, however long its batch takes; runs come back
+    #: this often while messages wait, so that no crash strands them.
+    WORKER_TIMEOUT_SECONDS: float = 20
     #: Messages one worker claims at once, sent over one connection per host.
     BATCH_SIZE: int = 100
     #: The alias in ``TASKS`` of the task backend that delivers.
     TASK_BACKEND: str = "default"
     #: The queue of that backend that delivery runs go to.
     QUEUE_NAME: str = "default"
-    #: Seconds without a worker, while messages wait, before W012 warns.
-    WORKER_SILENCE_SECONDS: float = 900
+    #: Seconds that due messages, or messages a dead run held, may wait
+    #: with no delivery run before W012 warns.
+    WORKER_SILENCE_SECONDS: float = 300
 
 
 @read_once

@@ -11,6 +11,7 @@ import time
 from django.apps import apps
 from django.conf import settings
 from django.db import router, transaction
+from django.dispatch import Signal
 from django.utils import timezone, translation
 
 from email_hosts import conf
@@ -26,6 +27,11 @@ REFRESH_SECONDS = 60
 REMEMBERED_HOSTS = 4096
 
 _last_recorded = {}
+
+#: Sent with ``key`` when a host's pause ends before its time: it was saved,
+#: a check or a send got through, or an operator asked to retry now. The
+#: outbox then sends what waited for the host.
+resumed = Signal()
 
 
 def _model():
@@ -67,13 +73,18 @@ def record(key, *, ok, message, paused_until=None):
         # A savepoint: a failed write leaves the caller's transaction usable.
         with transaction.atomic(using=using):
             statuses = model.objects.using(using)
-            if not statuses.filter(key=key).update(**values):
+            paused = statuses.filter(key=key, paused_until__gt=timezone.now())
+            ended_a_pause = ok and paused.update(**values)
+            if not ended_a_pause and not statuses.filter(key=key).update(**values):
                 statuses.create(key=key, **values)
     except Exception:  # Bookkeeping must never fail a send:
         # DatabaseError, or a test that forbids queries (SimpleTestCase).
         logger.warning(
             "Could not store the status of email host %r.", key, exc_info=True
         )
+        return
+    if ended_a_pause:
+        resumed.send(sender=model, key=key)
 
 
 def record_send(key, *, ok, message):
@@ -138,8 +149,9 @@ def of(keys):
 
 def resume(key):
     """
-    Stop skipping host ``key``: it changed, so its last failure says
-    nothing about it now. Never raises, like :func:`record`.
+    Stop skipping host ``key``: it changed, or an operator wants its mail
+    out now, so its last failure says nothing about it now. Never raises,
+    like :func:`record`.
     """
     forget(key)
     if not conf.app_installed():
@@ -148,3 +160,20 @@ def resume(key):
         _model().objects.filter(key=key).update(paused_until=None)
     except Exception:  # Bookkeeping must never fail a save.
         logger.warning("Could not resume email host %r.", key, exc_info=True)
+        return
+    resumed.send(sender=_model(), key=key)
+
+
+def resume_all():
+    """Stop skipping every paused host, as an operator who wants mail out now."""
+    for key in paused_keys():
+        resume(key)
+
+
+def paused_keys():
+    """Return the keys of the hosts paused now."""
+    return list(
+        _model()
+        .objects.filter(paused_until__gt=timezone.now())
+        .values_list("key", flat=True)
+    )

@@ -3,16 +3,16 @@ Which worker holds which outbox message: claiming due messages so that no
 other worker sends them, and taking back what a dead worker held.
 """
 
-import datetime
 import os
 import socket
 import uuid
 
 from django.db import connections, router, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from email_hosts import conf
-from email_hosts.outbox.models import OutboxMessage, Status, WorkerBeat
+from email_hosts.outbox import liveness
+from email_hosts.outbox.models import OutboxMessage, Status
 
 
 def new_worker_id():
@@ -54,19 +54,37 @@ def claim_due(worker_id, *, limit):
     )
 
 
+def _abandoned():
+    """
+    Return the messages whose run stopped beating: held (claimed or being
+    sent) for longer than ``WORKER_TIMEOUT_SECONDS`` by a run that did not
+    beat within it. A run beats before it claims, so a slow run that lives
+    is never among them, however long its batch takes.
+    """
+    return (
+        _messages()
+        .filter(
+            status__in=[Status.CLAIMED, Status.SENDING],
+            claimed_at__lt=timezone.now() - liveness.timeout(),
+        )
+        .exclude(claimed_by__in=liveness.live_runs())
+    )
+
+
 def release_abandoned():
     """
-    Take back what workers held longer than ``CLAIM_SECONDS``: a claimed
-    message returns to the queue (it was not sent), a message being sent
-    becomes uncertain (the relay may have it). Return how many of each.
+    Take back what dead runs held: a claimed message returns to the queue,
+    due now (it was not sent); a message being sent becomes uncertain (the
+    relay may have it). Return how many of each.
     """
-    cutoff = timezone.now() - datetime.timedelta(seconds=conf.outbox().CLAIM_SECONDS)
-    messages = _messages()
-    held_too_long = messages.filter(claimed_at__lt=cutoff)
-    requeued = held_too_long.filter(status=Status.CLAIMED).update(
-        status=Status.QUEUED, claimed_by="", claimed_at=None
+    abandoned = _abandoned()
+    requeued = abandoned.filter(status=Status.CLAIMED).update(
+        status=Status.QUEUED,
+        claimed_by="",
+        claimed_at=None,
+        next_attempt_at=timezone.now(),
     )
-    uncertain = held_too_long.filter(status=Status.SENDING).update(
+    uncertain = abandoned.filter(status=Status.SENDING).update(
         status=Status.UNCERTAIN,
         claimed_by="",
         claimed_at=None,
@@ -79,17 +97,37 @@ def release_abandoned():
     return requeued, uncertain
 
 
-def beat(name="outbox"):
-    """Record that a worker ran now, for check W012."""
-    beats = WorkerBeat.objects.using(router.db_for_write(WorkerBeat))
-    if not beats.filter(name=name).update(ran_at=timezone.now()):
-        beats.get_or_create(name=name, defaults={"ran_at": timezone.now()})
+def abandoned_since():
+    """Return when the oldest message a dead run holds was claimed, or None."""
+    return (
+        _abandoned().order_by("claimed_at").values_list("claimed_at", flat=True).first()
+    )
 
 
-def last_beat():
-    """Return when a worker last ran, or None."""
-    beat_ = WorkerBeat.objects.order_by("-ran_at").first()
-    return beat_.ran_at if beat_ else None
+def unfinished():
+    """
+    Return whether a run has work now or may have to take some back: a
+    message is due, or held by a run (which may die).
+    """
+    return (
+        _messages()
+        .filter(
+            Q(status=Status.QUEUED, next_attempt_at__lte=timezone.now())
+            | Q(status__in=[Status.CLAIMED, Status.SENDING])
+        )
+        .exists()
+    )
+
+
+def next_due():
+    """Return when the next queued message comes due, or None."""
+    return (
+        _messages()
+        .filter(status=Status.QUEUED)
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
 
 
 def waiting_since():

@@ -3,17 +3,21 @@
 import logging
 
 from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from email_hosts import conf
 from email_hosts.hosts import status
+from email_hosts.outbox import liveness
 from email_hosts.outbox.claims import (
-    beat,
     claim_due,
     new_worker_id,
+    next_due,
     release_abandoned,
+    unfinished,
 )
-from email_hosts.outbox.models import UNREADABLE, OutboxMessage, Status, unreadable
+from email_hosts.outbox.liveness import Heartbeat
+from email_hosts.outbox.models import UNREADABLE, Status, unreadable
 from email_hosts.outbox.outcomes import Attempt, finish, postpone, retry_or_fail
 from email_hosts.outbox.sending import send_through
 from email_hosts.routing.table import build_table
@@ -22,24 +26,40 @@ from email_hosts.routing.table import build_table
 logger = logging.getLogger("email_hosts")
 
 
-def deliver_due(*, on_retry_scheduled=None):
+def deliver_due(*, schedule=None):
     """
-    Take back what dead workers held, then claim and deliver due messages
-    in batches until none is due. Call ``on_retry_scheduled(when)`` with the
-    earliest retry this run scheduled. Return how many messages were sent.
+    Take back what dead runs held, then claim and deliver due messages in
+    batches until none is due, beating all along. With ``schedule(when)``,
+    which has a run start at ``when``: first, while messages are due or
+    held, a run one ``WORKER_TIMEOUT_SECONDS`` ahead, so that if this run
+    dies, another takes back what it held without new mail arriving; and
+    before and after the batches, a run for when the next queued message
+    comes due. Return how many messages were sent.
     """
-    release_abandoned()
-    beat()
+    schedule = schedule or _nowhere
     worker_id = new_worker_id()
-    sent, retry_at = 0, None
-    while batch := claim_due(worker_id, limit=conf.outbox().BATCH_SIZE):
-        batch_sent, batch_retry_at = deliver(batch)
-        sent += batch_sent
-        if batch_retry_at and (retry_at is None or batch_retry_at < retry_at):
-            retry_at = batch_retry_at
-    if retry_at is not None and on_retry_scheduled is not None:
-        on_retry_scheduled(retry_at)
+    with Heartbeat(worker_id):
+        release_abandoned()
+        # Before claiming: these runs are enqueued even if this one dies.
+        if unfinished():
+            schedule(timezone.now() + liveness.timeout())
+        _schedule_next_due(schedule)
+        sent = 0
+        while batch := claim_due(worker_id, limit=conf.outbox().BATCH_SIZE):
+            sent += deliver(batch)
+            release_abandoned()  # A long run takes back a dead one's too.
+        _schedule_next_due(schedule)  # Retries this run scheduled.
     return sent
+
+
+def _nowhere(when):
+    """Schedule nothing: the caller runs again by itself (cron)."""
+
+
+def _schedule_next_due(schedule):
+    when = next_due()
+    if when is not None and when > timezone.now():
+        schedule(when)
 
 
 # Hides every frame below (the messages, the host's password) from error
@@ -48,7 +68,7 @@ def deliver_due(*, on_retry_scheduled=None):
 def deliver(batch):
     """
     Deliver claimed messages, grouped by the host each leaves through.
-    Return how many were sent and the earliest retry scheduled, or None.
+    Return how many were sent.
     """
     table = build_table()
     groups = {}
@@ -65,18 +85,7 @@ def deliver(batch):
             continue
         row.routed_to = key or ""
         groups.setdefault(key, []).append(Attempt(row))
-    sent = 0
-    for key, attempts in groups.items():
-        sent += _deliver_group(table, key, attempts)
-    retry_at = (
-        OutboxMessage.objects.filter(
-            pk__in=[row.pk for row in batch], status=Status.QUEUED
-        )
-        .order_by("next_attempt_at")
-        .values_list("next_attempt_at", flat=True)
-        .first()
-    )
-    return sent, retry_at
+    return sum(_deliver_group(table, key, attempts) for key, attempts in groups.items())
 
 
 def _route(table, row):

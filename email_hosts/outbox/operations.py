@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from email_hosts import conf
+from email_hosts.hosts import status
 from email_hosts.outbox.models import OutboxMessage, Status, unreadable
 from email_hosts.outbox.rates import forget_before
 
@@ -20,8 +21,16 @@ def _after_commit(queryset):
 
 
 def retry_now(queryset):
-    """Make queued messages due now; return how many."""
-    count = queryset.filter(status=Status.QUEUED).update(next_attempt_at=timezone.now())
+    """
+    Make queued messages due now, and end the pauses of the hosts they wait
+    for: an operator who asks knows the relay is back. Return how many.
+    """
+    queued = queryset.filter(status=Status.QUEUED)
+    hosts = set(queued.values_list("routed_to", flat=True))
+    hosts |= set(queued.values_list("host_key", flat=True))
+    count = queued.update(next_attempt_at=timezone.now())
+    for key in sorted(hosts - {""}):
+        status.resume(key)
     if count:
         _after_commit(queryset)
     return count

@@ -1,6 +1,7 @@
 """
-Fixing a host releases what the outbox holds for it; messages and pauses
-that arrive by ``loaddata`` do nothing by themselves.
+Fixing a host, or finding it works again, releases what the outbox holds
+for it; messages and pauses that arrive by ``loaddata`` do nothing by
+themselves.
 """
 
 from django.db import transaction
@@ -12,13 +13,16 @@ from email_hosts.hosts import status
 from email_hosts.outbox.models import OutboxMessage, Status
 
 
-def release_queue(sender, instance, **kwargs):
+def resume_host(sender, instance, **kwargs):
+    """A saved host (new credentials, a new relay) is tried again at once."""
+    status.resume(instance.key)
+
+
+def release_queue(sender, key, **kwargs):
     """
-    When a host is saved (new credentials, a new relay), stop skipping it
-    and make the messages that wait for it due now.
+    When a host's pause ends before its time, make the messages that wait
+    for it due now, and have a run deliver them.
     """
-    key = instance.key
-    status.resume(key)
     waiting = OutboxMessage.objects.filter(
         Q(host_key=key) | Q(routed_to=key),
         status=Status.QUEUED,
@@ -32,8 +36,9 @@ def release_queue(sender, instance, **kwargs):
 
 
 post_save.connect(
-    release_queue, sender="email_hosts.EmailHost", dispatch_uid="email_hosts.outbox"
+    resume_host, sender="email_hosts.EmailHost", dispatch_uid="email_hosts.outbox"
 )
+status.resumed.connect(release_queue, dispatch_uid="email_hosts.outbox.resumed")
 
 
 #: What a message copied in from another database says it waits for.

@@ -30,7 +30,31 @@ except ImportError:  # Django < 6.0
 @task
 def deliver_outbox():
     """Deliver every outbox message that is due; return how many were sent."""
-    return deliver_due(on_retry_scheduled=wake)
+    return deliver_due(schedule=schedule_run)
+
+
+class _Scheduled:
+    """The runs this process enqueued for later, by when they start."""
+
+    lock = threading.Lock()
+    times = []
+
+
+def schedule_run(when):
+    """
+    Have a delivery run start at ``when`` (a datetime), unless one this
+    process enqueued starts earlier and still in the future: every run
+    schedules the next when it starts and when it ends, so that one
+    leads to the other.
+    """
+    now = timezone.now()
+    with _Scheduled.lock:
+        _Scheduled.times = [at for at in _Scheduled.times if at > now]
+        if any(at <= when for at in _Scheduled.times):
+            return
+    wake(run_after=when)
+    with _Scheduled.lock:
+        _Scheduled.times.append(when)
 
 
 def wake(run_after=None):

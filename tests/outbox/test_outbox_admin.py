@@ -20,7 +20,7 @@ from email_hosts.checks.outbox import (
     check_retry_delays_setting,
 )
 from email_hosts.outbox import OutboxBackend
-from email_hosts.outbox.claims import beat
+from email_hosts.outbox.liveness import LAST_RUN, beat
 from email_hosts.outbox.models import OutboxMessage, Status, WorkerBeat
 from tests.conftest import RecordingHandler
 
@@ -210,7 +210,7 @@ def test_waiting_mail_without_a_worker_is_a_warning(email_host):
     [warning] = check_outbox_worker(None, databases=["default"])
     assert isinstance(warning, checks.Warning)
     assert warning.id == "email_hosts.W012"
-    beat()
+    beat(LAST_RUN)
     assert check_outbox_worker(None, databases=["default"]) == []
     WorkerBeat.objects.update(ran_at=timezone.now() - datetime.timedelta(hours=1))
     assert [w.id for w in check_outbox_worker(None, databases=["default"])] == [

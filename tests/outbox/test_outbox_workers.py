@@ -1,16 +1,13 @@
 """
 Real worker processes deliver the outbox: django-tasks-db's ``db_worker``,
-two at once, and one killed in the middle of a batch.
+two at once, and RQ's ``rqworker``. Killed ones: test_outbox_recovery.py.
 """
 
 import contextlib
 import json
-import os
-import signal
 import sqlite3
 import subprocess
 import sys
-import time
 
 import pytest
 from django.conf import settings
@@ -96,38 +93,6 @@ def test_two_workers_at_once_send_every_message_once(shared_database, smtp_serve
         assert worker.returncode == 0, errors
     assert _subjects(smtp_server) == sorted(f"Message {n}" for n in range(60))
     assert _statuses(shared_database) == ["sent"] * 60
-
-
-@pytest.mark.parametrize("relay_pipelining", [False, True])
-def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(
-    shared_database, smtp_server_factory
-):
-    # The relay takes the 5th message and never answers, so the worker is
-    # caught between the final "." and the reply when it is killed.
-    relay = smtp_server_factory(dies_after=5, dies_how="hang")
-    _queue(shared_database, relay.dsn(query="timeout=60"), count=20)
-    worker = _worker(shared_database)
-    deadline = time.monotonic() + 60
-    while len(relay.envelopes) < 5 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert len(relay.envelopes) == 5
-    os.kill(worker.pid, signal.SIGKILL)
-    worker.communicate()
-    assert _statuses(shared_database).count("sending") == 1
-    _shell(
-        shared_database,
-        """
-from django.test import override_settings
-from email_hosts.outbox.delivery import deliver_due
-from email_hosts.outbox.models import OutboxMessage
-# As CLAIM_SECONDS after the kill: what the dead worker held is taken back.
-OutboxMessage.objects.update(claimed_at="2000-01-01T00:00:00Z")
-deliver_due()
-""",
-    )
-    statuses = _statuses(shared_database)
-    assert (statuses.count("sent"), statuses.count("uncertain")) == (19, 1)
-    assert _subjects(relay) == sorted(f"Message {n}" for n in range(20))
 
 
 def test_a_real_rq_worker_on_redis_delivers_the_outbox(shared_database, smtp_server):
