@@ -43,4 +43,5 @@ EMAIL_HOSTS_OUTBOX = {
     "TASK_BACKEND": "default",
     "QUEUE_NAME": "default",
     "WORKER_SILENCE_SECONDS": 300,
+    "MAX_MESSAGE_BYTES": 50 * 1024 * 1024,
 }

@@ -1,6 +1,7 @@
 """EmailHostsBackend: Django's SMTP backend, sending through one email host."""
 
 import functools
+import smtplib
 import threading
 
 from django.core.mail.backends import smtp
@@ -21,7 +22,8 @@ from email_hosts.hosts import status
 from email_hosts.oauth2 import tokens
 from email_hosts.oauth2.binding import Destination
 from email_hosts.oauth2.sasl import OAuth2Login
-from email_hosts.smtp import connections, pool, tls
+from email_hosts.smtp import connections, failures, pool, tls
+from email_hosts.smtp.size_limit import MessageTooBig
 
 
 class EmailHostsBackend(DefaultFromMixin, KeptConnectionMixin, smtp.EmailBackend):
@@ -243,10 +245,18 @@ class EmailHostsBackend(DefaultFromMixin, KeptConnectionMixin, smtp.EmailBackend
         relay answers the envelope where it pipelines; if it raises, the
         message is not sent (and a pipelining connection closes, the only way
         to abandon a transaction whose DATA the relay may have accepted).
+
+        Raise ``MessageTooBig`` if the relay announced a SIZE limit below the
+        message's size (nothing is sent), or refused the message for its size.
         """
-        refused = self._reconnecting(
-            lambda: self._sendmail(from_email, recipients, message, before_message)
-        )
+        try:
+            refused = self._reconnecting(
+                lambda: self._sendmail(from_email, recipients, message, before_message)
+            )
+        except smtplib.SMTPResponseException as exc:
+            if not failures.is_too_big(exc):
+                raise
+            raise MessageTooBig.refused(len(message), exc) from exc
         if usage := usage_of(self.connection):
             usage.messages += 1
             usage.clean = True

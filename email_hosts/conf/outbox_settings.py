@@ -46,6 +46,11 @@ class Outbox:
     #: Seconds that due messages, or messages a dead run held, may wait
     #: with no delivery run before W012 warns.
     WORKER_SILENCE_SECONDS: float = 300
+    #: The largest message, in bytes as sent (attachments base64-encoded,
+    #: about 1.37 times their size), that ``OutboxBackend`` accepts; a larger
+    #: one raises ``MessageTooLarge`` before anything is stored. 50 MiB: above
+    #: the 25 to 35 MB that mail providers take.
+    MAX_MESSAGE_BYTES: int = 50 * 1024 * 1024
 
 
 @read_once

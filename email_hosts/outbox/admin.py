@@ -1,12 +1,14 @@
 """The outbox in the admin: what waits, what failed, and why."""
 
 from django.contrib import admin, messages
+from django.template.defaultfilters import filesizeformat
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from email_hosts.encryption import UndecryptableValue
 from email_hosts.outbox import operations
+from email_hosts.outbox.message_parts import UnreadablePart, message_parts
 from email_hosts.outbox.models import OutboxMessage, Status
 from email_hosts.outbox.resend_confirmation import resend_confirmation
 
@@ -90,7 +92,23 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     def body(self, obj):
         if isinstance(obj.message, UndecryptableValue):
             return _("The message cannot be decrypted with the current keys.")
-        return format_html("<pre>{}</pre>", obj.message.decode("utf-8", "replace"))
+        # A message in parts: its first part only, which holds its text.
+        try:
+            shown = next(message_parts(obj))
+        except UnreadablePart:
+            return _("The message cannot be decrypted with the current keys.")
+        text = shown.decode("utf-8", "replace")
+        if obj.parts <= 1:
+            return format_html("<pre>{}</pre>", text)
+        return format_html(
+            "<pre>{}</pre><p>{}</p>",
+            text,
+            _(
+                "This is the message's first %(shown)s only, of the %(parts)d"
+                " parts it is stored in."
+            )
+            % {"shown": filesizeformat(len(shown)), "parts": obj.parts},
+        )
 
     def get_fields(self, request, obj=None):
         # Whoever may read the bodies (password-reset links) is chosen apart.

@@ -18,6 +18,22 @@ from email_hosts.routing.table import build_table
 _UNSET = object()
 
 
+class MessageTooLarge(ValueError):
+    """
+    A message is larger than ``EMAIL_HOSTS_OUTBOX['MAX_MESSAGE_BYTES']``:
+    ``OutboxBackend`` stored none of the messages it was given.
+    """
+
+    def __init__(self, size, limit):
+        self.size, self.limit = size, limit
+        super().__init__(
+            f"The message is {size:,} bytes as sent, over the outbox's limit"
+            f" of {limit:,} (EMAIL_HOSTS_OUTBOX['MAX_MESSAGE_BYTES']), so"
+            f" nothing was queued. Attach less (a link to large files), or"
+            f" raise MAX_MESSAGE_BYTES if the relays take messages this big."
+        )
+
+
 class OutboxBackend(BaseEmailBackend):
     """
     Store each message, encrypted, in the caller's database transaction, and
@@ -38,13 +54,18 @@ class OutboxBackend(BaseEmailBackend):
     # Messages carry password-reset links: error reports show none of them.
     @sensitive_variables()
     def send_messages(self, email_messages):
-        """Store the messages and return how many the outbox accepted."""
+        """
+        Store the messages and return how many the outbox accepted. Raise
+        ``MessageTooLarge``, storing none, if one is over the outbox's limit.
+        """
         now = timezone.now()
         rows = []
         for message in email_messages:
             if not message.recipients():
                 continue
             rendered = render(self._with_host_sender(message))
+            if len(rendered.message) > (limit := conf.outbox().MAX_MESSAGE_BYTES):
+                raise MessageTooLarge(len(rendered.message), limit)
             rows.append(
                 OutboxMessage(
                     host_key=self.host or "",

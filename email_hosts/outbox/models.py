@@ -48,7 +48,12 @@ class OutboxMessage(models.Model):
     pending_recipients = EncryptedJSONField(_("pending recipients"))
     #: Recipients a relay refused for good, with its answer.
     refused_recipients = EncryptedJSONField(_("refused recipients"), default=dict)
+    #: The message as sent, or b"" when ``parts`` hold it.
     message = EncryptedMessageField(_("message"))
+    #: How many ``OutboxMessagePart`` rows hold the message, for one larger
+    #: than a part; 0 when ``message`` holds it (docs/outbox.rst, "Big
+    #: messages").
+    parts = models.PositiveIntegerField(_("parts"), default=0)
     message_id = models.CharField(_("Message-ID"), max_length=998, blank=True)
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.QUEUED
@@ -89,6 +94,33 @@ class OutboxMessage(models.Model):
 
     def __repr__(self):
         return f"<OutboxMessage {self.pk} {self.status}>"
+
+
+class OutboxMessagePart(models.Model):
+    """
+    One part, in order, of an outbox message too large for one row: so that
+    no statement carries more than a part, which MariaDB's and MySQL's
+    ``max_allowed_packet`` would refuse, and no Fernet token holds more.
+    """
+
+    outbox_message = models.ForeignKey(
+        OutboxMessage, on_delete=models.CASCADE, related_name="+"
+    )
+    #: 0 for the first part.
+    position = models.PositiveIntegerField()
+    chunk = EncryptedMessageField()
+
+    class Meta:
+        verbose_name = _("outbox message part")
+        verbose_name_plural = _("outbox message parts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["outbox_message", "position"], name="email_hosts_one_part"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.outbox_message_id}/{self.position}"
 
 
 #: Why a message that no key decrypts failed, in the site's words.

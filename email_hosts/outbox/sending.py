@@ -17,6 +17,7 @@ from email_hosts import conf
 from email_hosts.backends import backend_for
 from email_hosts.exceptions import DeliveryUncertain
 from email_hosts.hosts import status
+from email_hosts.outbox.message_parts import UnreadablePart, message_bytes
 from email_hosts.outbox.models import Status
 from email_hosts.outbox.outcomes import (
     ClaimLost,
@@ -29,6 +30,7 @@ from email_hosts.outbox.outcomes import (
 )
 from email_hosts.outbox.rates import reserve
 from email_hosts.smtp import failures
+from email_hosts.smtp.size_limit import MessageTooBig
 
 
 class _Throttled(Exception):
@@ -141,11 +143,15 @@ def _send_one(backend, attempt, *, before_message):
         refused = backend.send_bytes(
             row.from_email,
             row.pending_recipients,
-            row.message,
+            message_bytes(row),
             before_message=before_message,
         )
     except (ClaimLost, DatabaseError):
         raise  # From before_message(): not the host's doing.
+    except (MessageTooBig, UnreadablePart) as exc:
+        # The message's fault, not the relay's: no retry, no pause.
+        finish(row, Status.FAILED, str(exc))
+        return 0
     except DeliveryUncertain as exc:
         finish(row, Status.UNCERTAIN, str(exc), sent_through=backend.alias)
         raise _HostFailed(_reason(exc, backend)) from exc
@@ -178,7 +184,9 @@ class _StoredEmail(EmailMessage):
     """An outbox message as an ``EmailMessage``, for the backends that take one."""
 
     def __init__(self, row):
-        self._stored = email.message_from_bytes(row.message, policy=email.policy.SMTP)
+        self._stored = email.message_from_bytes(
+            message_bytes(row), policy=email.policy.SMTP
+        )
         super().__init__(
             subject=str(self._stored["Subject"] or ""),
             from_email=row.from_email,

@@ -8,21 +8,30 @@ own preparation, so they are stored exactly as the ORM would store them.
 
 from django.db import connections, router
 
+from email_hosts.outbox.message_parts import PART_BYTES, in_parts, save_in_parts
 from email_hosts.outbox.models import OutboxMessage
 
 
 def insert(rows):
-    """Insert ``rows`` (unsaved ``OutboxMessage`` objects), in batches the database takes."""
+    """
+    Insert ``rows`` (unsaved ``OutboxMessage`` objects), in order, in
+    statements the database takes: none carries more than a part
+    (``PART_BYTES``) of message bytes, and a message larger than that is
+    saved alone, in parts.
+    """
     meta = OutboxMessage._meta
-    connection = connections[router.db_for_write(OutboxMessage)]
+    using = router.db_for_write(OutboxMessage)
+    connection = connections[using]
     quote = connection.ops.quote_name
     fields = [field for field in meta.concrete_fields if not field.primary_key]
     columns = ", ".join(quote(field.column) for field in fields)
     placeholders = f"({', '.join('%s' for _field in fields)})"
     size = max(1, connection.ops.bulk_batch_size(fields, rows))
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), size):
-            batch = rows[start : start + size]
+        for batch in _batches(rows, size):
+            if in_parts(batch[0].message):
+                save_in_parts(batch[0], using=using)
+                continue
             params = []
             for row in batch:
                 for field in fields:
@@ -35,6 +44,24 @@ def insert(rows):
                 f" {', '.join(placeholders for _row in batch)}",
                 params,
             )
+
+
+def _batches(rows, size):
+    """
+    Yield ``rows`` in lists of at most ``size`` whose messages add up to no
+    more than a part, in order; a message larger than a part in a list of
+    its own.
+    """
+    batch, message_bytes = [], 0
+    for row in rows:
+        length = len(row.message)
+        if batch and (len(batch) == size or message_bytes + length > PART_BYTES):
+            yield batch
+            batch, message_bytes = [], 0
+        batch.append(row)
+        message_bytes += length
+    if batch:
+        yield batch
 
 
 def update_claimed(claim, changes):

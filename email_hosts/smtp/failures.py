@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from email_hosts.exceptions import DeliveryUncertain, OAuth2TokenError
+from email_hosts.smtp.size_limit import MessageTooBig
 
 
 #: An enhanced status code (RFC 3463) at the start of a relay's answer.
@@ -59,6 +60,8 @@ def explain(exc, *, host, port, timeout):  # noqa: PLR0911, PLR0912 -- one retur
         return _("TLS failed")
     if isinstance(exc, OAuth2TokenError):
         return exc.reason
+    if isinstance(exc, MessageTooBig):
+        return str(exc)
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return _login_refused(exc)
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
@@ -145,6 +148,29 @@ def is_transient(exc):
     if codes := _codes(exc):
         return all(400 <= code < 500 for code in codes)
     return isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPException)
+
+
+#: Enhanced status codes (RFC 3463) that refuse a message for its size:
+#: X.3.4 "message too big for system" (Postfix, Exchange Online) and X.2.3
+#: "message length exceeds administrative limit" (Gmail).
+TOO_BIG_CODES = ("3.4", "2.3")
+
+
+def is_too_big(exc):
+    """
+    Return whether a relay's answer refuses a message for good for its size:
+    a 5xx with an enhanced code of ``TOO_BIG_CODES``, or 552 without an
+    enhanced code (RFC 1870's answer, as aiosmtpd gives it). A 552 with
+    another enhanced code, such as Gmail's 5.7.0 for a blocked attachment,
+    refuses it for another reason.
+    """
+    if not isinstance(exc, smtplib.SMTPResponseException) or not (
+        500 <= exc.smtp_code < 600
+    ):
+        return False
+    if enhanced := _enhanced_code(exc):
+        return enhanced[2:] in TOO_BIG_CODES
+    return exc.smtp_code == 552
 
 
 #: How relays word a temporary refusal for sending too much too fast:

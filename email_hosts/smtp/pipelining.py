@@ -8,10 +8,15 @@ import re
 import smtplib
 
 from email_hosts import conf
+from email_hosts.smtp.size_limit import refuse_if_over
 
 
-#: Lines that start with "." get a second one (RFC 5321, section 4.5.2).
-_LEADING_DOT = re.compile(rb"(?m)^\.")
+#: Lines that start with "." get a second one (RFC 5321, section 4.5.2):
+#: a "." after a line feed, the message's first line being after one too.
+_DOT_AT_LINE_START = re.compile(rb"(?<=\n)\.")
+#: Bytes of a message escaped and written at a time: a large message is
+#: never copied whole.
+_PIECE_BYTES = 1024 * 1024
 _ACCEPTED_RECIPIENT = (250, 251)
 
 
@@ -29,6 +34,9 @@ class PipelinesCommands:
     ``_first_mail_reply()`` and ``_watching_data()``, so that a kept
     connection found closed and a message whose fate is unknown are told
     apart exactly as without pipelining.
+
+    Pipelined or not, a message over the relay's SIZE limit raises
+    ``MessageTooBig`` before any command is sent.
     """
 
     def sendmail(  # noqa: PLR0913 -- smtplib's arguments, and one of ours
@@ -42,6 +50,7 @@ class PipelinesCommands:
         before_message=None,
     ):
         self.ehlo_or_helo_if_needed()
+        refuse_if_over(self, msg)
         if not (
             isinstance(msg, bytes) and self.has_extn("pipelining") and conf.pipelining()
         ):
@@ -112,10 +121,8 @@ class PipelinesCommands:
         return self.getreply()
 
     def _send_message(self, msg):
-        message = _LEADING_DOT.sub(b"..", msg)
-        if not message.endswith(b"\r\n"):
-            message += b"\r\n"
-        self.send(message + b".\r\n")
+        for piece in _data_pieces(msg):
+            self.send(piece)
         return self.getreply()
 
     def _abandon(self, data_code):
@@ -131,6 +138,25 @@ class PipelinesCommands:
             self.close()
         else:
             self._rset()
+
+
+def _data_pieces(message):
+    """
+    Yield ``message`` as DATA carries it, in pieces of about
+    ``_PIECE_BYTES``: its leading dots doubled, and the last piece ending in
+    CRLF "." CRLF whole, so that the connection sees when the message left.
+    """
+    view = memoryview(message)
+    ending = b".\r\n" if message.endswith(b"\r\n") else b"\r\n.\r\n"
+    # The last piece keeps at least the message's last two bytes.
+    stops = [*range(_PIECE_BYTES, len(message) - 1, _PIECE_BYTES), len(message)]
+    start = 0
+    for stop in stops:
+        # With the byte before it, to tell whether the piece starts a line.
+        before = message[start - 1 : start] if start else b"\n"
+        piece = _DOT_AT_LINE_START.sub(b"..", before + view[start:stop])[1:]
+        yield piece + ending if stop == len(message) else piece
+        start = stop
 
 
 def _options(options):
