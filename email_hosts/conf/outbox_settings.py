@@ -19,6 +19,9 @@ RATE_LIMIT_NAMES = tuple(
     for what in ("MESSAGES", "RECIPIENTS")
     for window in RATE_WINDOWS
 )
+#: What ``EMAIL_HOSTS_RATE_LIMITS`` may set for a host: its rate limits, and
+#: how many connections the outbox opens to it at once.
+HOST_LIMIT_NAMES = (*RATE_LIMIT_NAMES, "MAX_CONNECTIONS")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,8 +40,13 @@ class Outbox:
     #: of it, while it works, however long its batch takes; runs come back
     #: this often while messages wait, so that no crash strands them.
     WORKER_TIMEOUT_SECONDS: float = 20
-    #: Messages one worker claims at once, sent over one connection per host.
+    #: Messages one worker claims at once.
     BATCH_SIZE: int = 100
+    #: Connections a run opens to one host at once, one for every ten of
+    #: its messages: four pipelined connections keep up with a relay some
+    #: milliseconds away. A host's ``MAX_CONNECTIONS`` in
+    #: ``EMAIL_HOSTS_RATE_LIMITS`` sets its own.
+    CONNECTIONS_PER_HOST: int = 4
     #: The alias in ``TASKS`` of the task backend that delivers.
     TASK_BACKEND: str = "default"
     #: The queue of that backend that delivery runs go to.
@@ -90,10 +98,10 @@ def rate_limits():
             f" not {type(value).__name__}."
         )
     for key, limits in value.items():
-        if not isinstance(limits, dict) or not set(limits) <= set(RATE_LIMIT_NAMES):
+        if not isinstance(limits, dict) or not set(limits) <= set(HOST_LIMIT_NAMES):
             raise ImproperlyConfigured(
                 f"EMAIL_HOSTS_RATE_LIMITS[{key!r}] must be a dict with some of"
-                f" {', '.join(RATE_LIMIT_NAMES)}, not {limits!r}."
+                f" {', '.join(HOST_LIMIT_NAMES)}, not {limits!r}."
             )
         for name, limit in limits.items():
             if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
@@ -102,3 +110,9 @@ def rate_limits():
                     f" number above 0, not {limit!r}."
                 )
     return value
+
+
+def connections_per_host(key):
+    """Return how many connections the outbox may open to host ``key`` at once."""
+    limits = rate_limits().get(key, {})
+    return limits.get("MAX_CONNECTIONS", outbox().CONNECTIONS_PER_HOST)

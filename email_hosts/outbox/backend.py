@@ -1,18 +1,15 @@
 """OutboxBackend: accept messages into the outbox, in the caller's transaction."""
 
-from django.conf import settings
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import router, transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from email_hosts import conf, hosts
-from email_hosts.backends.default_sender import with_default_sender
+from email_hosts import conf
 from email_hosts.outbox.models import OutboxMessage
 from email_hosts.outbox.rendering import render
 from email_hosts.outbox.statements import insert
 from email_hosts.outbox.tasks import wake_for_new_mail
-from email_hosts.routing.table import build_table
 
 
 _UNSET = object()
@@ -63,7 +60,9 @@ class OutboxBackend(BaseEmailBackend):
         for message in email_messages:
             if not message.recipients():
                 continue
-            rendered = render(self._with_host_sender(message))
+            # A message without a sender of its own gets its host's when it
+            # leaves (host_sender.py): the request reads no host.
+            rendered = render(message)
             if len(rendered.message) > (limit := conf.outbox().MAX_MESSAGE_BYTES):
                 raise MessageTooLarge(len(rendered.message), limit)
             rows.append(
@@ -86,11 +85,3 @@ class OutboxBackend(BaseEmailBackend):
             insert(rows)
             wake_for_new_mail(using=using)
         return len(rows)
-
-    def _with_host_sender(self, message):
-        """Give a message without a sender of its own its host's sender."""
-        if message.from_email != settings.DEFAULT_FROM_EMAIL:
-            return message
-        key = self.host or build_table().key_for(message.from_email) or self.fallback
-        host = key and hosts.find(key)
-        return with_default_sender(message, host.default_from if host else "")

@@ -19,7 +19,7 @@ from email_hosts.outbox.claims import (
 from email_hosts.outbox.liveness import Heartbeat
 from email_hosts.outbox.models import UNREADABLE, Status, unreadable
 from email_hosts.outbox.outcomes import Attempt, finish, postpone, retry_or_fail
-from email_hosts.outbox.sending import send_through
+from email_hosts.outbox.parallel import send_in_parallel
 from email_hosts.routing.table import build_table
 
 
@@ -84,7 +84,10 @@ def deliver(batch):
             retry_or_fail(Attempt(row, [str(exc)]))
             continue
         row.routed_to = key or ""
-        groups.setdefault(key, []).append(Attempt(row))
+        host = table.hosts.get(key)
+        groups.setdefault(key, []).append(
+            Attempt(row, host_sender=host.default_from if host else "")
+        )
     return sum(_deliver_group(table, key, attempts) for key, attempts in groups.items())
 
 
@@ -139,7 +142,7 @@ def _deliver_group(table, key, attempts):
         elif current not in table.hosts:
             reason = "No such email host. Add it in the admin or to EMAIL_HOSTS."
         else:
-            outcome = send_through(table.hosts[current], pending)
+            outcome, pending = send_in_parallel(table.hosts[current], pending)
             sent += outcome.sent
             if outcome.wait_until is not None:
                 # Throttled: the rest wait for this host, without an attempt.

@@ -95,10 +95,11 @@ def purge(*, now=None):
     now = now or timezone.now()
     cutoff = now - datetime.timedelta(days=conf.outbox().RETENTION_DAYS)
     messages = OutboxMessage.objects.using(router.db_for_write(OutboxMessage))
-    deleted, _by_model = messages.filter(
+    _rows, by_model = messages.filter(
         Q(status__in=[Status.SENT, Status.CANCELLED], finished_at__lt=cutoff)
         | Q(status=Status.HELD, created_at__lt=cutoff)
     ).delete()
+    deleted = by_model.get(OutboxMessage._meta.label, 0)  # Not their parts.
     # The longest rate window is a day; older ones count nothing.
     forget_before(now - datetime.timedelta(days=2))
     return deleted

@@ -16,6 +16,8 @@ class Attempt:
 
     row: OutboxMessage
     reasons: list = dataclasses.field(default_factory=list)
+    #: The sender it leaves from if it has none of its own: its host's.
+    host_sender: str = ""
 
 
 class ClaimLost(Exception):

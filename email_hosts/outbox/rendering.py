@@ -28,20 +28,24 @@ def render(message):
     it. Raise ``ValueError`` for an address it would refuse, as it does.
     """
     if hasattr(_SMTP_BACKEND, "prep_address"):
-        prepare = _SMTP_BACKEND.prep_address
         mime = message.message(policy=email.policy.SMTP)
         data = mime.as_bytes()
     else:  # Django < 6.0
-        encoding = message.encoding or settings.DEFAULT_CHARSET
-
-        def prepare(address):
-            return sanitize_address(address, encoding)
-
         mime = message.message()
         data = mime.as_bytes(linesep="\r\n")
+    encoding = message.encoding
     return Rendered(
-        from_email=prepare(message.from_email),
-        recipients=[prepare(address) for address in message.recipients()],
+        from_email=envelope_address(message.from_email, encoding),
+        recipients=[
+            envelope_address(address, encoding) for address in message.recipients()
+        ],
         message=data,
         message_id=str(mime["Message-ID"] or ""),
     )
+
+
+def envelope_address(address, encoding=None):
+    """Return ``address`` as Django's SMTP backend writes it in the envelope."""
+    if hasattr(_SMTP_BACKEND, "prep_address"):
+        return _SMTP_BACKEND.prep_address(address)
+    return sanitize_address(address, encoding or settings.DEFAULT_CHARSET)  # < 6.0

@@ -1,5 +1,6 @@
 """Send outbox messages through one host over one connection, within its limits."""
 
+import collections
 import contextlib
 import dataclasses
 import datetime
@@ -7,6 +8,7 @@ import email
 import email.policy
 import functools
 import smtplib
+import threading
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMessage
@@ -17,6 +19,7 @@ from email_hosts import conf
 from email_hosts.backends import backend_for
 from email_hosts.exceptions import DeliveryUncertain
 from email_hosts.hosts import status
+from email_hosts.outbox.host_sender import with_host_sender
 from email_hosts.outbox.message_parts import UnreadablePart, message_bytes
 from email_hosts.outbox.models import Status
 from email_hosts.outbox.outcomes import (
@@ -50,26 +53,34 @@ class _Outcome:
     """How sending through one host went."""
 
     sent: int = 0
+    #: Whether the connection opened.
+    opened: bool = True
     #: Why the host failed, or None.
     reason: str | None = None
     #: Until when the host takes no more, if it is throttled.
     wait_until: datetime.datetime | None = None
 
 
-def send_through(host, pending):
+def send_through(host, pending, *, extra=False, on_open=lambda: None):
     """
-    Send ``pending`` through ``host`` over one connection, removing each
-    message once its fate is known, as long as the host's rate limits let
-    it. Return an :class:`_Outcome`.
+    Send messages that ``pending`` (a :class:`Pending`) hands out through
+    ``host`` over one connection, as long as the host's rate limits let
+    it, until none is left or the host fails. Call ``on_open()`` once the
+    connection is open. Return an :class:`_Outcome`. An ``extra``
+    connection, beside the first, records nothing about the host if it
+    cannot open: the relay may take only so many at once.
     """
     backend = backend_for(host)
+    if extra:
+        backend.keeps_status = False
     outcome, marks = _Outcome(), SendingMarks()
     try:
         if reason := _open(backend):
-            return _Outcome(reason=reason)
-        while pending:
-            attempt = pending[0]
+            return _Outcome(opened=False, reason=reason)
+        on_open()
+        while (attempt := pending.take()) is not None:
             if full := reserve(host.key, len(attempt.row.pending_recipients)):
+                pending.stop(attempt)
                 until, limit = full
                 outcome.wait_until = until
                 outcome.reason = (
@@ -84,23 +95,27 @@ def send_through(host, pending):
                     before_message=functools.partial(marks.mark, attempt.row),
                 )
             except ClaimLost:
-                pending.pop(0)  # Another run took it back; it is theirs now.
-                # A pipelining connection closed to abandon it.
+                # Another run took it back; it is theirs now. A pipelining
+                # connection closed to abandon it.
                 with contextlib.suppress(OSError):
                     backend.close()
                 if reason := _open(backend):
+                    pending.stop()
                     outcome.reason = reason
                     return outcome
                 continue
             except _Throttled as throttled:
+                pending.stop(attempt)
                 pause = conf.failed_host_pause() or conf.DEFAULT_THROTTLE_PAUSE
                 outcome.wait_until = timezone.now() + datetime.timedelta(seconds=pause)
                 outcome.reason = f"{host.key!r} asked to slow down: {throttled}"
                 status.record_send(host.key, ok=False, message=outcome.reason)
                 return outcome
             except _HostFailed as failure:
-                if attempt.row.status == Status.UNCERTAIN:
-                    pending.pop(0)  # Never to another host: never twice.
+                # Never to another host once it may have left: never twice.
+                pending.stop(
+                    None if attempt.row.status == Status.UNCERTAIN else attempt
+                )
                 outcome.reason = failure.reason
                 return outcome
             finally:
@@ -110,12 +125,45 @@ def send_through(host, pending):
                     # It leaves this loop: to another host, or a retry.
                     attempt.row.defer_writes = False
                     flush_outcome(attempt.row)
-            pending.pop(0)
         return outcome
     finally:
         marks.flush()
         with contextlib.suppress(OSError):
             backend.close()
+
+
+class Pending:
+    """
+    The messages of one host's group that no connection has taken yet,
+    handed out one at a time to each of the host's connections.
+    """
+
+    def __init__(self, attempts):
+        self._attempts = collections.deque(attempts)
+        self._lock = threading.Lock()
+        self._stopped = False
+
+    def take(self):
+        """Return the next message to send, or None if none is left or the host stopped."""
+        with self._lock:
+            if self._stopped or not self._attempts:
+                return None
+            return self._attempts.popleft()
+
+    def stop(self, attempt=None):
+        """
+        Hand out no more: the host failed or is throttled. ``attempt``, taken
+        and not sent, goes back first in line, for a backup or a retry.
+        """
+        with self._lock:
+            self._stopped = True
+            if attempt is not None:
+                self._attempts.appendleft(attempt)
+
+    def left(self):
+        """Return the messages no connection sent, in their order."""
+        with self._lock:
+            return list(self._attempts)
 
 
 def _open(backend):
@@ -140,10 +188,13 @@ def _send_one(backend, attempt, *, before_message):
         before_message()
         return _send_locally(backend, attempt)
     try:
+        from_email, data = with_host_sender(
+            row, message_bytes(row), attempt.host_sender
+        )
         refused = backend.send_bytes(
-            row.from_email,
+            from_email,
             row.pending_recipients,
-            message_bytes(row),
+            data,
             before_message=before_message,
         )
     except (ClaimLost, DatabaseError):
@@ -174,7 +225,7 @@ def _send_one(backend, attempt, *, before_message):
 def _send_locally(backend, attempt):
     """Hand a message to a console, locmem or dummy host's backend."""
     try:
-        backend.send_messages([_StoredEmail(attempt.row)])
+        backend.send_messages([_StoredEmail(attempt.row, attempt.host_sender)])
     except Exception as exc:
         raise _HostFailed(_reason(exc, backend)) from exc
     return record_recipients(attempt, {}, sent_through=backend.alias)
@@ -183,13 +234,12 @@ def _send_locally(backend, attempt):
 class _StoredEmail(EmailMessage):
     """An outbox message as an ``EmailMessage``, for the backends that take one."""
 
-    def __init__(self, row):
-        self._stored = email.message_from_bytes(
-            message_bytes(row), policy=email.policy.SMTP
-        )
+    def __init__(self, row, host_sender=""):
+        from_email, data = with_host_sender(row, message_bytes(row), host_sender)
+        self._stored = email.message_from_bytes(data, policy=email.policy.SMTP)
         super().__init__(
             subject=str(self._stored["Subject"] or ""),
-            from_email=row.from_email,
+            from_email=from_email,
             to=row.pending_recipients,
         )
 

@@ -2,6 +2,7 @@
 
 import datetime
 import io
+import os
 
 import pytest
 from django.contrib.auth.models import Permission, User
@@ -181,6 +182,18 @@ def test_purge_deletes_old_sent_messages_and_keeps_the_rest():
     call_command("purgeoutbox", stdout=(output := io.StringIO()))
     assert output.getvalue() == "Deleted 2 outbox messages.\n"
     assert set(OutboxMessage.objects.all()) == set(kept)
+
+
+@override_settings(EMAIL_HOSTS_OUTBOX={"TASK_BACKEND": "database"})
+def test_purge_counts_a_message_stored_in_parts_once(email_host):
+    email_host("shop", "locmem://")
+    big = EmailMessage("Big", "Hi", "shop@example.com", ["you@example.net"])
+    big.attach("big.bin", os.urandom(2 * 1024 * 1024), "application/octet-stream")
+    OutboxBackend(host="shop").send_messages([big])
+    long_ago = timezone.now() - datetime.timedelta(days=60)
+    OutboxMessage.objects.update(status=Status.SENT, finished_at=long_ago)
+    call_command("purgeoutbox", stdout=(output := io.StringIO()))
+    assert output.getvalue() == "Deleted 1 outbox messages.\n"
 
 
 def test_deliveroutbox_sends_what_is_due(email_host):

@@ -20,6 +20,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from email_hosts import conf
 from tests.conftest import ROOT, process_environment
 from tests.outbox.test_outbox_workers import KEYS, _queue, _statuses, _subjects
 
@@ -99,6 +100,23 @@ def _wait_until_settled(database, count, *, seconds=RECOVERY_SECONDS):
     return statuses, time.monotonic() - started
 
 
+def _assert_settled_once(database, relay, count, *, killed_mid_message=True):
+    """
+    Check that every message settled within the time a site's recovery may
+    take: sent, or uncertain where a connection had it on its way when its
+    worker died (one per connection the run had open); and that none
+    reached the relay twice, and every sent one reached it.
+    """
+    statuses, seconds = _wait_until_settled(database, count)
+    sent, uncertain = statuses.count("sent"), statuses.count("uncertain")
+    assert sent + uncertain == count, (statuses, seconds)
+    if killed_mid_message:
+        assert 1 <= uncertain <= conf.outbox().CONNECTIONS_PER_HOST
+    subjects = _subjects(relay)
+    assert len(set(subjects)) == len(subjects)  # Nothing twice.
+    assert sent <= len(subjects) <= count
+
+
 def _wait_for(condition, *, seconds=60):
     deadline = time.monotonic() + seconds
     while not condition() and time.monotonic() < deadline:
@@ -130,14 +148,12 @@ def test_a_worker_killed_mid_batch_is_replaced_and_the_rest_goes_out_once(
         outbox=_outbox("database"),
     )
     worker = workers(shared_database, "database")
-    _wait_for(lambda: len(relay.envelopes) == 5)
+    _wait_for(lambda: len(relay.envelopes) >= 5)
     _kill(worker)
-    assert _statuses(shared_database).count("sending") == 1
+    assert _statuses(shared_database).count("sending") >= 1
     # As systemd or a container restarts it; nothing else happens.
     workers(shared_database, "database")
-    statuses, seconds = _wait_until_settled(shared_database, 20)
-    assert (statuses.count("sent"), statuses.count("uncertain")) == (19, 1), seconds
-    assert _subjects(relay) == sorted(f"Message {n}" for n in range(20))
+    _assert_settled_once(shared_database, relay, 20)
 
 
 @pytest.mark.parametrize("backend", ["database", "rq"])
@@ -155,7 +171,7 @@ def test_a_live_worker_takes_over_from_a_dead_run(
     )
     if backend == "database":
         doomed = workers(shared_database, backend)
-        _wait_for(lambda: len(relay.envelopes) == 3)
+        _wait_for(lambda: len(relay.envelopes) >= 3)
         survivor = workers(shared_database, backend)  # Idle: no task is ready.
         _kill(doomed)
     else:
@@ -163,11 +179,9 @@ def test_a_live_worker_takes_over_from_a_dead_run(
         # the process the kernel's OOM killer would pick: it dies, and the
         # worker, with its scheduler, lives on.
         survivor = workers(shared_database, backend)
-        _wait_for(lambda: len(relay.envelopes) == 3)
+        _wait_for(lambda: len(relay.envelopes) >= 3)
         os.kill(_newest_child(survivor.pid), signal.SIGKILL)
-    statuses, seconds = _wait_until_settled(shared_database, 10)
-    assert (statuses.count("sent"), statuses.count("uncertain")) == (9, 1), seconds
-    assert _subjects(relay) == sorted(f"Message {n}" for n in range(10))
+    _assert_settled_once(shared_database, relay, 10)
     assert survivor.poll() is None
 
 
@@ -196,17 +210,14 @@ def test_a_worker_that_loses_its_database_is_restarted_and_finishes(
         outbox=_outbox("database"),
     )
     worker = workers(shared_database, "database")
-    _wait_for(lambda: len(relay.envelopes) == 5)
+    _wait_for(lambda: len(relay.envelopes) >= 5)
     # What a database restart does to its clients: every connection of
     # the worker ends ("terminating connection due to administrator
     # command" on PostgreSQL).
     _end_connections_of_others(shared_database)
     worker.wait(timeout=60)  # django-tasks-db's worker exits on it.
     workers(shared_database, "database")
-    statuses, seconds = _wait_until_settled(shared_database, 20)
-    assert statuses.count("sent") + statuses.count("uncertain") == 20, seconds
-    assert statuses.count("uncertain") <= 1
-    assert _subjects(relay) == sorted(f"Message {n}" for n in range(20))
+    _assert_settled_once(shared_database, relay, 20, killed_mid_message=False)
 
 
 def _end_connections_of_others(database):
