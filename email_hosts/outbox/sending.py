@@ -225,7 +225,13 @@ def _send_one(backend, attempt, *, before_message):
 def _send_locally(backend, attempt):
     """Hand a message to a console, locmem or dummy host's backend."""
     try:
-        backend.send_messages([_StoredEmail(attempt.row, attempt.host_sender)])
+        stored = _StoredEmail(attempt.row, attempt.host_sender)
+    except UnreadablePart as exc:
+        # The message's fault, not the host's: no retry, no pause.
+        finish(attempt.row, Status.FAILED, str(exc))
+        return 0
+    try:
+        backend.send_messages([stored])
     except Exception as exc:
         raise _HostFailed(_reason(exc, backend)) from exc
     return record_recipients(attempt, {}, sent_through=backend.alias)

@@ -266,6 +266,17 @@ def test_a_part_no_key_decrypts_fails_its_message_alone(relay):
     assert host_is_fine()
 
 
+def test_a_part_no_key_decrypts_fails_its_message_alone_on_a_local_host(email_host):
+    email_host("shop", "locmem://")
+    queue(with_attachment(2 * MB))
+    with override_settings(FERNET_KEYS=["a-key-since-lost"]):
+        OutboxMessagePart.objects.filter(position=1).update(chunk=b"lost")
+    deliver_due()
+    row = only_message()
+    assert (row.status, row.last_error, row.attempts) == (Status.FAILED, UNREADABLE, 1)
+    assert mail.outbox == []
+
+
 def test_a_message_and_its_parts_go_together(email_host):
     email_host("shop", "locmem://")
     queue(with_attachment(2 * MB))
