@@ -31,9 +31,10 @@ class Outbox:
     #: Days a delivered or cancelled message is kept before
     #: ``purgeoutbox`` deletes it.
     RETENTION_DAYS: float = 30
-    #: No longer used: a dead worker's messages are taken back after
-    #: ``WORKER_TIMEOUT_SECONDS`` without its heartbeat. Still accepted, so
-    #: that earlier settings keep working.
+    #: Seconds a delivery run may spend on one message, however slowly a
+    #: relay answers, before it stops beating and another run takes back
+    #: what it holds. A run that dies is found out by its heartbeat
+    #: (``WORKER_TIMEOUT_SECONDS``), not by this.
     CLAIM_SECONDS: float = 900
     #: Seconds without a heartbeat after which a delivery run counts as
     #: dead and another takes back what it held. A run beats every quarter

@@ -11,6 +11,7 @@ import time
 from django.apps import apps
 from django.conf import settings
 from django.db import router, transaction
+from django.db.models import Q
 from django.dispatch import Signal
 from django.utils import timezone, translation
 
@@ -28,9 +29,9 @@ REMEMBERED_HOSTS = 4096
 
 _last_recorded = {}
 
-#: Sent with ``key`` when a host's pause ends before its time: it was saved,
-#: a check or a send got through, or an operator asked to retry now. The
-#: outbox then sends what waited for the host.
+#: Sent with ``key`` when a host works again before its messages' retries
+#: come due: it was saved, a check or a send got through after a failure,
+#: or an operator asked to retry now. The outbox then sends what waited.
 resumed = Signal()
 
 
@@ -73,8 +74,10 @@ def record(key, *, ok, message, paused_until=None):
         # A savepoint: a failed write leaves the caller's transaction usable.
         with transaction.atomic(using=using):
             statuses = model.objects.using(using)
-            paused = statuses.filter(key=key, paused_until__gt=timezone.now())
-            ended_a_pause = ok and paused.update(**values)
+            failing = statuses.filter(key=key).filter(
+                Q(paused_until__gt=timezone.now()) | Q(ok=False)
+            )
+            ended_a_pause = ok and failing.update(**values)
             if not ended_a_pause and not statuses.filter(key=key).update(**values):
                 statuses.create(key=key, **values)
     except Exception:  # Bookkeeping must never fail a send:
@@ -165,15 +168,10 @@ def resume(key):
 
 
 def resume_all():
-    """Stop skipping every paused host, as an operator who wants mail out now."""
-    for key in paused_keys():
+    """
+    Stop skipping every host paused or last found failing, and have what
+    waits for them sent now, as an operator who runs the outbox by hand.
+    """
+    failing = _model().objects.filter(Q(paused_until__gt=timezone.now()) | Q(ok=False))
+    for key in failing.values_list("key", flat=True):
         resume(key)
-
-
-def paused_keys():
-    """Return the keys of the hosts paused now."""
-    return list(
-        _model()
-        .objects.filter(paused_until__gt=timezone.now())
-        .values_list("key", flat=True)
-    )

@@ -38,7 +38,7 @@ def deliver_due(*, schedule=None):
     """
     schedule = schedule or _nowhere
     worker_id = new_worker_id()
-    with Heartbeat(worker_id):
+    with Heartbeat(worker_id) as heartbeat:
         release_abandoned()
         # Before claiming: these runs are enqueued even if this one dies.
         if unfinished():
@@ -46,7 +46,8 @@ def deliver_due(*, schedule=None):
         _schedule_next_due(schedule)
         sent = 0
         while batch := claim_due(worker_id, limit=conf.outbox().BATCH_SIZE):
-            sent += deliver(batch)
+            heartbeat.progress()
+            sent += deliver(batch, on_take=heartbeat.progress)
             release_abandoned()  # A long run takes back a dead one's too.
         _schedule_next_due(schedule)  # Retries this run scheduled.
     return sent
@@ -65,10 +66,11 @@ def _schedule_next_due(schedule):
 # Hides every frame below (the messages, the host's password) from error
 # reports of a failed run.
 @sensitive_variables()
-def deliver(batch):
+def deliver(batch, *, on_take=lambda: None):
     """
-    Deliver claimed messages, grouped by the host each leaves through.
-    Return how many were sent.
+    Deliver claimed messages, grouped by the host each leaves through,
+    calling ``on_take()`` as each is taken to be sent. Return how many
+    were sent.
     """
     table = build_table()
     groups = {}
@@ -88,7 +90,10 @@ def deliver(batch):
         groups.setdefault(key, []).append(
             Attempt(row, host_sender=host.default_from if host else "")
         )
-    return sum(_deliver_group(table, key, attempts) for key, attempts in groups.items())
+    return sum(
+        _deliver_group(table, key, attempts, on_take=on_take)
+        for key, attempts in groups.items()
+    )
 
 
 def _route(table, row):
@@ -129,7 +134,7 @@ def _hosts_to_try(table, key, attempts):
     return available
 
 
-def _deliver_group(table, key, attempts):
+def _deliver_group(table, key, attempts, *, on_take):
     available = _hosts_to_try(table, key, attempts)
     if not available:
         return 0  # _hosts_to_try() put them off.
@@ -142,7 +147,9 @@ def _deliver_group(table, key, attempts):
         elif current not in table.hosts:
             reason = "No such email host. Add it in the admin or to EMAIL_HOSTS."
         else:
-            outcome, pending = send_in_parallel(table.hosts[current], pending)
+            outcome, pending = send_in_parallel(
+                table.hosts[current], pending, on_take=on_take
+            )
             sent += outcome.sent
             if outcome.wait_until is not None:
                 # Throttled: the rest wait for this host, without an attempt.

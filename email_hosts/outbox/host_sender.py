@@ -29,12 +29,16 @@ def with_host_sender(row, data, sender):
     """
     if not sender or not has_no_sender(row):
         return row.from_email, data
-    head, separator, body = data.partition(b"\r\n\r\n")
-    head += b"\r\n"
-    new_head, replaced = _FROM_HEADER.subn(lambda _match: _from_header(sender), head, 1)
+    # Only the header is copied on its own: a big message is copied once.
+    end = data.find(b"\r\n\r\n") + 2
+    if end == 1:
+        end = len(data)
+    new_head, replaced = _FROM_HEADER.subn(
+        lambda _match: _from_header(sender), data[:end], 1
+    )
     if not replaced:
         return row.from_email, data
-    return envelope_address(sender), new_head[:-2] + separator + body
+    return envelope_address(sender), b"".join((new_head, memoryview(data)[end:]))
 
 
 def _from_header(sender):

@@ -7,6 +7,7 @@ import contextlib
 import datetime
 import logging
 import threading
+import time
 
 from django.db import DatabaseError, connections, router
 from django.utils import timezone
@@ -46,7 +47,7 @@ class Heartbeat:
     """
     Beat for run ``name`` while the ``with`` block runs: once on entering,
     then from a thread every quarter of ``WORKER_TIMEOUT_SECONDS``, however
-    long a relay takes to answer. On leaving, the run's beat becomes the
+    long a relay takes to answer, unless the run stalls (:meth:`stalled`). On leaving, the run's beat becomes the
     last run's. Inside a transaction (a test's), only the first beat: no
     other connection could see the run's rows.
     """
@@ -55,6 +56,20 @@ class Heartbeat:
         self.name = name
         self._stopped = threading.Event()
         self._thread = None
+        self._progressed_at = time.monotonic()
+
+    def progress(self):
+        """Record that the run moved on: it took a message to send."""
+        self._progressed_at = time.monotonic()
+
+    def stalled(self):
+        """
+        Return whether the run has been on one message for longer than
+        ``CLAIM_SECONDS``: a relay that drips answers without end keeps it
+        alive but stuck, and the run stops beating so that another takes
+        back what it holds.
+        """
+        return time.monotonic() - self._progressed_at > conf.outbox().CLAIM_SECONDS
 
     def __enter__(self):
         beat(self.name)
@@ -79,9 +94,14 @@ class Heartbeat:
 
     def _keep_beating(self):
         interval = conf.outbox().WORKER_TIMEOUT_SECONDS / 4
+        connection = connections[router.db_for_write(WorkerBeat)]
         try:
             while not self._stopped.wait(interval):
+                if self.stalled():
+                    return  # Let another run take back what this one holds.
                 try:
+                    # After an error (a database restart), connect again.
+                    connection.close_if_unusable_or_obsolete()
                     beat(self.name)
                 except DatabaseError:
                     # The run will find out too; until the database is

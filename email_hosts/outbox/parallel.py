@@ -18,14 +18,15 @@ from email_hosts.outbox.sending import Pending, send_through
 MESSAGES_PER_CONNECTION = 10
 
 
-def send_in_parallel(host, attempts):
+def send_in_parallel(host, attempts, *, on_take=lambda: None):
     """
     Send ``attempts`` through ``host`` over as many connections as its
     limit allows and they are worth, each message over exactly one of them.
     The extra connections open once the first has: if the host fails, it
-    fails once. Return the outcome and the messages not sent, in order.
+    fails once. Call ``on_take()`` as each message is taken to be sent.
+    Return the outcome and the messages not sent, in order.
     """
-    pending = Pending(attempts)
+    pending = Pending(attempts, on_take=on_take)
     count = _connection_count(host.key, len(attempts))
     if count == 1:
         return send_through(host, pending), pending.left()

@@ -138,16 +138,18 @@ class Pending:
     handed out one at a time to each of the host's connections.
     """
 
-    def __init__(self, attempts):
+    def __init__(self, attempts, *, on_take=lambda: None):
         self._attempts = collections.deque(attempts)
         self._lock = threading.Lock()
         self._stopped = False
+        self._on_take = on_take
 
     def take(self):
         """Return the next message to send, or None if none is left or the host stopped."""
         with self._lock:
             if self._stopped or not self._attempts:
                 return None
+            self._on_take()
             return self._attempts.popleft()
 
     def stop(self, attempt=None):

@@ -12,6 +12,7 @@ import pytest
 from django.apps import apps
 from django.core import checks
 from django.core.management import call_command
+from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
@@ -25,6 +26,7 @@ from email_hosts.outbox.liveness import Heartbeat, beat
 from email_hosts.outbox.models import OutboxMessage, Status, WorkerBeat
 from email_hosts.outbox.operations import retry_now
 from tests.outbox.test_outbox import send
+from tests.outbox.test_outbox_recovery import _end_connections_of_others
 
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -185,4 +187,47 @@ def test_deliveroutbox_ends_pauses_and_sends_at_once(email_host, smtp_server):
     out = io.StringIO()
     call_command("deliveroutbox", stdout=out)
     assert OutboxMessage.objects.get().status == Status.SENT
+    assert "Sent 1 " in out.getvalue()
+
+
+@override_settings(EMAIL_HOSTS_OUTBOX={**FAST, "CLAIM_SECONDS": 0.6})
+def test_a_run_stuck_on_one_message_stops_beating_and_is_taken_over(email_host):
+    # As when a relay drips a line of its answer every few seconds, for ever.
+    _queued(email_host)
+    with Heartbeat("stuck-run") as heartbeat:
+        claim_due("stuck-run", limit=2)
+        heartbeat.progress()  # It took its first message, and got no further.
+        time.sleep(0.3)
+        assert release_abandoned() == (0, 0)
+        time.sleep(1.2)
+        assert release_abandoned() == (2, 0)
+
+
+@override_settings(EMAIL_HOSTS_OUTBOX=FAST)
+def test_the_heartbeat_connects_again_after_the_database_ended_its_connection(
+    email_host,
+):
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite has no server that ends a connection.")
+    _queued(email_host, count=1)
+    with Heartbeat("lives-on"):
+        claim_due("lives-on", limit=1)
+        time.sleep(0.2)  # The heartbeat's thread has its connection.
+        _end_connections_of_others(connection.settings_dict["NAME"])
+        time.sleep(1)
+        assert release_abandoned() == (0, 0)
+
+
+@pause_tests
+def test_a_passing_check_after_the_pause_sends_what_waits_for_a_retry(
+    email_host, smtp_server
+):
+    email_host("shop", smtp_server.dsn())
+    status.record("shop", ok=False, message="down")  # The pause is over.
+    send(OutboxBackend(host="shop"))
+    OutboxMessage.objects.update(next_attempt_at=_in(minutes=30))  # A retry.
+    call_command("sendtestemailhosts", "--check", "shop", stdout=io.StringIO())
+    assert OutboxMessage.objects.get().next_attempt_at <= timezone.now()
+    out = io.StringIO()
+    call_command("deliveroutbox", stdout=out)
     assert "Sent 1 " in out.getvalue()
