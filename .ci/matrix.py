@@ -119,6 +119,24 @@ SUITE = [
     "-W", "error", "-m", "pytest", "-q", "-p", "no:cacheprovider",
     "-m", "not browser and not wheel", "tests", "migrations_tests",
 ]  # fmt: skip
+#: The one run that also runs the tests of real Celery workers on RabbitMQ
+#: and Redis (marked celery): they test Celery and its brokers, the same in
+#: every cell, for minutes; the newest Django and Python, and PostgreSQL for
+#: the database restart that SQLite cannot have. The outbox's own recovery
+#: runs with db_worker and rqworker in every run.
+CELERY_RUN = "dj61-py313/postgresql"
+
+
+def suite_of(run):
+    """Return the suite's arguments for ``run`` (cell/database)."""
+    if run == CELERY_RUN:
+        return SUITE
+    return [
+        "not browser and not wheel and not celery"
+        if argument == "not browser and not wheel"
+        else argument
+        for argument in SUITE
+    ]
 
 
 @dataclasses.dataclass
@@ -149,7 +167,9 @@ def jobs_of(cell, python):
         if database != "sqlite":
             # Tests without a database run the same on each: SQLite has them.
             env["EMAIL_HOSTS_DATABASE_TESTS_ONLY"] = "1"
-        jobs.append(Job(f"{cell} {database}", [python, *SUITE], env))
+        jobs.append(
+            Job(f"{cell} {database}", [python, *suite_of(f"{cell}/{database}")], env)
+        )
     if cell in DJANGO_TESTS:
         tests = django_tests(python)
         jobs += [

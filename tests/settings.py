@@ -102,6 +102,28 @@ RQ_QUEUES = {RQ_QUEUE: {"HOST": "127.0.0.1", "PORT": 6379, "DB": 0}}
 INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
 if django.VERSION < (6, 0):
     INSTALLED_APPS.append("django_tasks")
+# The Celery tests' workers (tests/celery_app.py), on Redis or, where a test
+# sets EMAIL_HOSTS_TEST_CELERY_BROKER, RabbitMQ. Their queue, and on Redis
+# their keys, are this run's own, named as the RQ tests' queue.
+CELERY_QUEUE = RQ_QUEUE
+CELERY_BROKER_URL = os.environ.get(
+    "EMAIL_HOSTS_TEST_CELERY_BROKER", "redis://127.0.0.1:6379/0"
+)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"{CELERY_QUEUE}:"}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# What docs/outbox.rst asks of a site: a run whose worker dies goes back to
+# the queue, not with the worker.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# RabbitMQ takes back a frozen or unreachable worker's tasks after this long.
+CELERY_BROKER_HEARTBEAT = 10
+if django.VERSION >= (6, 0):  # django-tasks-celery imports django.tasks.
+    TASKS["celery"] = {
+        "BACKEND": "django_tasks_celery.CeleryBackend",
+        "QUEUES": [CELERY_QUEUE],
+        "OPTIONS": {"CELERY_APP": "tests.celery_app.app"},
+    }
 ROOT_URLCONF = "tests.urls"
 # As the security docs tell users: error reports mask EMAIL_HOSTS passwords.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "email_hosts.reporting.ExceptionReporterFilter"
