@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: upstream demo test test-browser test-wheel docs dist matrix lint migrations-test screenshots bench clean
+.PHONY: upstream demo test test-browser test-wheel docs dist matrix lint migrations-test screenshots bench bench-peers clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -61,11 +61,19 @@ lint: $(BIN)/.installed
 migrations-test: $(BIN)/.installed
 	$(BIN)/python -m pytest migrations_tests
 
-## Measure resolving and sending against Django's SMTP backend (bench/).
+## Measure resolving and sending against Django's SMTP backend (bench/),
+## then the outbox against its peers (bench-peers).
 bench: $(BIN)/.installed
-	$(BIN)/pip install --quiet 'psycopg[binary]'
+	$(BIN)/pip install --quiet --editable '.[bench,postgresql]'
 	status=0; $(BIN)/python bench/run.py || status=$$?; \
-	BENCH_DB=postgresql $(BIN)/python bench/run.py --database-only && exit $$status
+	BENCH_DB=postgresql $(BIN)/python bench/run.py --database-only || status=$$?; \
+	$(BIN)/python bench/peers.py || status=$$?; exit $$status
+
+## Measure the outbox against django-mailer and django-post-office on
+## PostgreSQL (bench/peers.py; BENCH_ARGS=--quick for a smoke run).
+bench-peers: $(BIN)/.installed
+	$(BIN)/pip install --quiet --editable '.[bench,postgresql]'
+	$(BIN)/python bench/peers.py $(BENCH_ARGS)
 
 ## Run every supported Django and Python on SQLite, PostgreSQL and MariaDB.
 matrix: $(BIN)/.installed $(UPSTREAM)
