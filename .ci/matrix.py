@@ -1,6 +1,7 @@
 """
-Run the test suite for every supported Django and Python, on SQLite,
-PostgreSQL and MariaDB, with warnings as errors, then the migrations tests;
+Run the test suite for every supported Django and Python, on SQLite, and
+with the cells that SQLITE_ONLY does not name on PostgreSQL and MariaDB too,
+with warnings as errors, then the migrations tests;
 and on Django 5.2 and 6.1, Django's own mail and debug page tests against
 this package. On PostgreSQL and MariaDB only the tests that use a database
 run: the others are the same on each, and the SQLite run has them. The runs
@@ -42,6 +43,17 @@ CELLS = {
     "dj61-py313": (["django>=6.1,<6.2"], "3.13"),
 }
 DATABASES = ["sqlite", "postgresql", "mariadb"]
+#: Cells that run on SQLite alone: what they vary (the lower bounds of the
+#: dependencies; Python 3.12 under Django 6.1) does not depend on the
+#: database, and other cells run the same Django and the same Python on
+#: PostgreSQL and MariaDB (dj52-py311, dj60-py312, dj61-py313).
+SQLITE_ONLY = {"lowest-py310", "dj61-py312"}
+#: Cells whose runs start real worker processes (tests marked processes):
+#: the oldest and the newest Django, on every database. The others' runs
+#: leave them out, as they take a minute a run, and what they test (workers
+#: killed and restarted, connections at once) is the database's and the
+#: task queue's behaviour, not Python's.
+PROCESS_CELLS = {"dj52-py311", "dj61-py313"}
 UV = Path(sys.executable).parent / "uv"
 DJANGO_SDISTS = ROOT / ".cache" / "django"
 #: Cells that also run Django's own mail and debug page tests against this
@@ -129,12 +141,14 @@ CELERY_RUN = "dj61-py313/postgresql"
 
 def suite_of(run):
     """Return the suite's arguments for ``run`` (cell/database)."""
-    if run == CELERY_RUN:
-        return SUITE
+    left_out = ["browser", "wheel"]
+    if run != CELERY_RUN:
+        left_out.append("celery")
+    if run.partition("/")[0] not in PROCESS_CELLS:
+        left_out.append("processes")
+    markers = " and ".join(f"not {marker}" for marker in left_out)
     return [
-        "not browser and not wheel and not celery"
-        if argument == "not browser and not wheel"
-        else argument
+        markers if argument == "not browser and not wheel" else argument
         for argument in SUITE
     ]
 
@@ -159,7 +173,7 @@ def jobs_of(cell, python):
     keys (tests/settings.py), so any of them can run beside any other.
     """
     jobs = []
-    for database in DATABASES:
+    for database in ["sqlite"] if cell in SQLITE_ONLY else DATABASES:
         if f"{cell}/{database}" in done_by_make_test():
             print(f"+ {cell} on {database}: run by make test", flush=True)
             continue
@@ -223,6 +237,8 @@ def run_all(jobs):
 
 def main(cells):
     jobs = [job for cell in cells for job in jobs_of(cell, install(cell))]
+    # The longest first, so that no long run is left to end alone.
+    jobs.sort(key=lambda job: job.name != CELERY_RUN.replace("/", " "))
     if not run_all(jobs):
         sys.exit(1)
     print("\nmatrix: every cell passed")

@@ -10,6 +10,7 @@ import threading
 import time
 
 from django.db import DatabaseError, connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 from email_hosts import conf
@@ -112,10 +113,21 @@ class Heartbeat:
                         exc_info=True,
                     )
         finally:
-            connections.close_all()  # This thread's own connections.
+            close_this_threads_connections()
 
 
 def last_beat():
     """Return when a delivery run last beat, or None."""
     beat_ = WorkerBeat.objects.order_by("-ran_at").first()
     return beat_.ran_at if beat_ else None
+
+
+def close_this_threads_connections():
+    """
+    Close the database connections of the calling thread, one that a run
+    started. SQLite's backend keeps an in-memory database's connection
+    open, since closing the last would lose the database (a test's); a
+    thread's is never the last.
+    """
+    for connection in connections.all(initialized_only=True):
+        BaseDatabaseWrapper.close(connection)

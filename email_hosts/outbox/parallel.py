@@ -10,6 +10,7 @@ import math
 from django.db import connections, router
 
 from email_hosts import conf
+from email_hosts.outbox.liveness import close_this_threads_connections
 from email_hosts.outbox.models import OutboxMessage
 from email_hosts.outbox.sending import Pending, send_through
 
@@ -62,7 +63,7 @@ def _in_own_thread(host, pending):
     try:
         return send_through(host, pending, extra=True)
     finally:
-        connections.close_all()  # This thread's own.
+        close_this_threads_connections()
 
 
 def _merged(outcomes):

@@ -50,6 +50,10 @@ DELIVER = """
 from django.test import override_settings
 from email_hosts.hosts import status
 from email_hosts.outbox.delivery import deliver_due
+
+
+#: Starts real worker processes: .ci/matrix.py runs these in some cells.
+pytestmark = pytest.mark.processes
 with override_settings(EMAIL_HOSTS_OUTBOX={outbox!r}):
     deliver_due()
 print("paused:", sorted(status.paused(["shop"])))

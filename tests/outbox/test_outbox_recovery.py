@@ -25,6 +25,10 @@ from tests.conftest import ROOT, process_environment
 from tests.outbox.test_outbox_workers import KEYS, _queue, _statuses, _subjects
 
 
+#: Starts real worker processes: .ci/matrix.py runs these in some cells.
+pytestmark = pytest.mark.processes
+
+
 TIMEOUT = 2
 #: What a site's recovery may take, at most (the issue's 60 seconds).
 RECOVERY_SECONDS = 60

@@ -17,6 +17,8 @@ from email_hosts.outbox.models import OutboxMessage
 from tests.conftest import ROOT, manage, process_environment
 
 
+#: Starts real worker processes: .ci/matrix.py runs these in some cells.
+pytestmark = pytest.mark.processes
 KEYS = ["outbox-workers-key"]
 
 
