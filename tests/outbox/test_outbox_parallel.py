@@ -12,6 +12,10 @@ from tests.conftest import RecordingHandler
 from tests.outbox.test_outbox_workers import _queue, _shell, _statuses, _subjects
 
 
+#: Starts real worker processes: .ci/matrix.py runs these in some cells.
+pytestmark = pytest.mark.processes
+
+
 class CountingHandler(RecordingHandler):
     """Record how many sessions were open at once, at most."""
 
@@ -50,10 +54,6 @@ DELIVER = """
 from django.test import override_settings
 from email_hosts.hosts import status
 from email_hosts.outbox.delivery import deliver_due
-
-
-#: Starts real worker processes: .ci/matrix.py runs these in some cells.
-pytestmark = pytest.mark.processes
 with override_settings(EMAIL_HOSTS_OUTBOX={outbox!r}):
     deliver_due()
 print("paused:", sorted(status.paused(["shop"])))
