@@ -72,8 +72,10 @@ def _take(windows, *, key, window, seconds, limits, recipients, now):  # noqa: P
         return
     if not this_window.exists():  # The window's first message.
         _open_window(windows, key=key, window=window, starts_at=starts_at)
-        if this_window.filter(fits).update(**count):
-            return
+    # Again, whether this run or another opened the window since: another
+    # connection may have opened it between the first update and the look.
+    if this_window.filter(fits).update(**count):
+        return
     limit = (
         f"{max_messages} messages" if max_messages is not None else ""
     ) or f"{max_recipients} recipients"
