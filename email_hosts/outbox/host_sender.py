@@ -30,9 +30,8 @@ def with_host_sender(row, data, sender):
     if not sender or not has_no_sender(row):
         return row.from_email, data
     # Only the header is copied on its own: a big message is copied once.
-    end = data.find(b"\r\n\r\n") + 2
-    if end == 1:
-        end = len(data)
+    blank_line = data.find(b"\r\n\r\n")
+    end = len(data) if blank_line < 0 else blank_line + 2
     new_head, replaced = _FROM_HEADER.subn(
         lambda _match: _from_header(sender), data[:end], 1
     )

@@ -26,8 +26,9 @@ def retry_now(queryset):
     for: an operator who asks knows the relay is back. Return how many.
     """
     queued = queryset.filter(status=Status.QUEUED)
-    hosts = set(queued.values_list("routed_to", flat=True))
-    hosts |= set(queued.values_list("host_key", flat=True))
+    hosts = {
+        key for keys in queued.values_list("routed_to", "host_key") for key in keys
+    }
     count = queued.update(next_attempt_at=timezone.now())
     for key in sorted(hosts - {""}):
         status.resume(key)

@@ -9,6 +9,7 @@ sites wait ``WORKER_TIMEOUT_SECONDS`` (20): the steps are the same, and the
 suite runs on every database and Django.
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -44,8 +45,8 @@ def _outbox(backend):
 def _start_worker(database, backend):
     """Start a worker that runs until it is killed, in a process group of its own."""
     environment = process_environment(database=database, fernet_keys=KEYS)
-    environment["EMAIL_HOSTS_TEST_SETTINGS"] = (
-        f'{{"EMAIL_HOSTS_OUTBOX": {_json(_outbox(backend))}}}'
+    environment["EMAIL_HOSTS_TEST_SETTINGS"] = json.dumps(
+        {"EMAIL_HOSTS_OUTBOX": _outbox(backend)}
     )
     if backend == "database":
         command = ["db_worker", "--backend", "database", "--interval", "0.2",
@@ -63,10 +64,17 @@ def _start_worker(database, backend):
     )
 
 
-def _json(value):
-    import json  # noqa: PLC0415
-
-    return json.dumps(value)
+def _hanging_relay_with_mail(database, smtp_server_factory, *, takes, count, backend):
+    """
+    Start a relay that takes ``takes`` messages and holds its reply to the
+    last, so that a kill lands between the final "." and the answer; queue
+    ``count`` messages to it for ``backend``'s workers.
+    """
+    relay = smtp_server_factory(dies_after=takes, dies_how="hang")
+    _queue(
+        database, relay.dsn(query="timeout=60"), count=count, outbox=_outbox(backend)
+    )
+    return relay
 
 
 def _kill(worker):
@@ -142,14 +150,8 @@ def _rq_is_clean():
 def test_a_worker_killed_mid_batch_is_replaced_and_the_rest_goes_out_once(
     shared_database, smtp_server_factory, workers
 ):
-    # The relay takes the 5th message and holds its reply, so the kill
-    # lands between the final "." and the answer.
-    relay = smtp_server_factory(dies_after=5, dies_how="hang")
-    _queue(
-        shared_database,
-        relay.dsn(query="timeout=60"),
-        count=20,
-        outbox=_outbox("database"),
+    relay = _hanging_relay_with_mail(
+        shared_database, smtp_server_factory, takes=5, count=20, backend="database"
     )
     worker = workers(shared_database, "database")
     _wait_for(lambda: len(relay.envelopes) >= 5)
@@ -166,12 +168,8 @@ def test_a_live_worker_takes_over_from_a_dead_run(
 ):
     if backend == "rq":
         _rq_is_clean()
-    relay = smtp_server_factory(dies_after=3, dies_how="hang")
-    _queue(
-        shared_database,
-        relay.dsn(query="timeout=60"),
-        count=10,
-        outbox=_outbox(backend),
+    relay = _hanging_relay_with_mail(
+        shared_database, smtp_server_factory, takes=3, count=10, backend=backend
     )
     if backend == "database":
         doomed = workers(shared_database, backend)
@@ -206,12 +204,8 @@ def test_a_worker_that_loses_its_database_is_restarted_and_finishes(
 ):
     if connection.vendor == "sqlite":
         pytest.skip("SQLite has no server whose restart ends a connection.")
-    relay = smtp_server_factory(dies_after=5, dies_how="hang")
-    _queue(
-        shared_database,
-        relay.dsn(query="timeout=60"),
-        count=20,
-        outbox=_outbox("database"),
+    relay = _hanging_relay_with_mail(
+        shared_database, smtp_server_factory, takes=5, count=20, backend="database"
     )
     worker = workers(shared_database, "database")
     _wait_for(lambda: len(relay.envelopes) >= 5)
