@@ -12,6 +12,7 @@ It wraps django-fernet-fields-v2 so that migrations reference
   ciphertext back unchanged.
 """
 
+import functools
 import json
 
 from cryptography.fernet import InvalidToken
@@ -22,6 +23,7 @@ from fernet_fields import EncryptedTextField as _FernetTextField
 
 from email_hosts.encryption import (
     UndecryptableValue,
+    current_fernet,
     decrypt,
     encryption_keys,
     fernet,
@@ -117,7 +119,7 @@ class _EncryptedBlobField(models.BinaryField):
         if value is None:
             return None
         try:
-            return self.from_bytes(fernet().decrypt(bytes(value)))
+            return self.from_bytes(current_fernet().decrypt(bytes(value)))
         except InvalidToken:
             return UndecryptableValue(bytes(value))
 
@@ -126,8 +128,27 @@ class _EncryptedBlobField(models.BinaryField):
         if isinstance(value, UndecryptableValue):
             value = value.ciphertext
         elif value is not None:
-            value = fernet().encrypt(self.to_bytes(value))
+            value = _encrypt(self.to_bytes(value))
         return super().get_db_prep_value(value, connection, prepared=prepared)
+
+
+#: Values that say nothing (an empty text, list or mapping): each has one
+#: ciphertext per key, reused, since a fresh one would tell no more. Most
+#: outbox messages are queued with an empty last error and refusals.
+_NOTHING = frozenset({b"", b"[]", b"{}"})
+
+
+@sensitive_variables()
+def _encrypt(data):
+    a_fernet = current_fernet()
+    if data in _NOTHING:
+        return _ciphertext_of_nothing(a_fernet, data)
+    return a_fernet.encrypt(data)
+
+
+@functools.lru_cache(maxsize=16)
+def _ciphertext_of_nothing(a_fernet, data):
+    return a_fernet.encrypt(data)
 
 
 class EncryptedMessageField(_EncryptedBlobField):

@@ -7,6 +7,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from email_hosts import conf
 from email_hosts.outbox.models import OutboxMessage
+from email_hosts.outbox.render_at_delivery import as_recipe
 from email_hosts.outbox.rendering import render
 from email_hosts.outbox.statements import insert
 from email_hosts.outbox.tasks import wake_for_new_mail
@@ -61,9 +62,11 @@ class OutboxBackend(BaseEmailBackend):
             if not message.recipients():
                 continue
             # A message without a sender of its own gets its host's when it
-            # leaves (host_sender.py): the request reads no host.
-            rendered = render(message)
-            if len(rendered.message) > (limit := conf.outbox().MAX_MESSAGE_BYTES):
+            # leaves (host_sender.py): the request reads no host. A plain one
+            # is rendered then too.
+            limit = conf.outbox().MAX_MESSAGE_BYTES
+            rendered = as_recipe(message, max_bytes=limit) or render(message)
+            if len(rendered.message) > limit:
                 raise MessageTooLarge(len(rendered.message), limit)
             rows.append(
                 OutboxMessage(
@@ -73,6 +76,7 @@ class OutboxBackend(BaseEmailBackend):
                     recipients=rendered.recipients,
                     pending_recipients=rendered.recipients,
                     message=rendered.message,
+                    render_at_delivery=rendered.render_at_delivery,
                     message_id=rendered.message_id[:998],
                     next_attempt_at=now,
                 )

@@ -8,6 +8,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from email_hosts.encryption import UndecryptableValue
 from email_hosts.outbox.models import UNREADABLE, OutboxMessagePart
+from email_hosts.outbox.render_at_delivery import render_recipe
 
 
 #: The most message bytes one statement carries: a message up to this size
@@ -57,6 +58,9 @@ def message_parts(row):
     stored in, one read at a time. Raise :class:`UnreadablePart` for a part
     no current key decrypts.
     """
+    if row.render_at_delivery:
+        yield render_recipe(row.message)
+        return
     if not row.parts:
         yield row.message
         return

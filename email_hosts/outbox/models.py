@@ -54,6 +54,9 @@ class OutboxMessage(models.Model):
     #: than a part; 0 when ``message`` holds it (docs/outbox.rst, "Big
     #: messages").
     parts = models.PositiveIntegerField(_("parts"), default=0)
+    #: Whether ``message`` holds what a plain message says, as JSON, to be
+    #: rendered when it leaves, rather than its bytes (render_at_delivery.py).
+    render_at_delivery = models.BooleanField(_("rendered when sent"), default=False)
     message_id = models.CharField(_("Message-ID"), max_length=998, blank=True)
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.QUEUED

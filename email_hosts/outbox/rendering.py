@@ -2,6 +2,7 @@
 
 import dataclasses
 import email.policy
+import functools
 
 from django.conf import settings
 from django.core.mail.backends import smtp
@@ -15,6 +16,9 @@ class Rendered:
     #: Out of the repr: it may hold a password-reset link.
     message: bytes = dataclasses.field(repr=False)
     message_id: str = ""
+    #: Whether ``message`` holds what the message says, as JSON, to render
+    #: when it leaves (render_at_delivery.py), not its bytes.
+    render_at_delivery: bool = False
 
 
 # Django >= 6.0 prepares addresses in the backend; prep_address() uses no
@@ -33,19 +37,42 @@ def render(message):
     else:  # Django < 6.0
         mime = message.message()
         data = mime.as_bytes(linesep="\r\n")
-    encoding = message.encoding
+    from_email, recipients = envelope(message)
     return Rendered(
-        from_email=envelope_address(message.from_email, encoding),
-        recipients=[
-            envelope_address(address, encoding) for address in message.recipients()
-        ],
+        from_email=from_email,
+        recipients=recipients,
         message=data,
         message_id=str(mime["Message-ID"] or ""),
     )
 
 
+def envelope(message):
+    """
+    Return the envelope sender and recipients of ``message`` as Django's
+    SMTP backend writes them. Raise ``ValueError`` for an address it would
+    refuse, as it does.
+    """
+    encoding = message.encoding
+    return envelope_address(message.from_email, encoding), [
+        envelope_address(address, encoding) for address in message.recipients()
+    ]
+
+
 def envelope_address(address, encoding=None):
     """Return ``address`` as Django's SMTP backend writes it in the envelope."""
+    if not isinstance(address, str):  # Lazy text, or a (name, address) pair.
+        return _envelope_address(address, encoding, settings.DEFAULT_CHARSET)
+    return _known_envelope_address(address, encoding, settings.DEFAULT_CHARSET)
+
+
+# Most of a site's mail has the same sender, and parsing it is a good part of
+# queueing a message.
+@functools.lru_cache(maxsize=1024)
+def _known_envelope_address(address, encoding, default_charset):
+    return _envelope_address(address, encoding, default_charset)
+
+
+def _envelope_address(address, encoding, default_charset):
     if hasattr(_SMTP_BACKEND, "prep_address"):
         return _SMTP_BACKEND.prep_address(address)
-    return sanitize_address(address, encoding or settings.DEFAULT_CHARSET)  # < 6.0
+    return sanitize_address(address, encoding or default_charset)  # < 6.0

@@ -34,16 +34,28 @@ def insert(rows):
                 continue
             params = []
             for row in batch:
-                for field in fields:
-                    field.pre_save(row, add=True)  # created_at: auto_now_add.
-                    params.append(
-                        field.get_db_prep_save(getattr(row, field.attname), connection)
-                    )
+                params.extend(_prepared(row, fields, connection))
             cursor.execute(
                 f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES"
                 f" {', '.join(placeholders for _row in batch)}",
                 params,
             )
+
+
+def _prepared(row, fields, connection):
+    """
+    Return the values of ``row`` for ``fields`` as the database takes them. A
+    value two fields hold is prepared once: a message's pending recipients
+    are its recipients when queued, and are encrypted once.
+    """
+    prepared = {}
+    for field in fields:
+        field.pre_save(row, add=True)  # created_at: auto_now_add.
+        value = getattr(row, field.attname)
+        key = (type(field), id(value))
+        if key not in prepared:
+            prepared[key] = field.get_db_prep_save(value, connection)
+        yield prepared[key]
 
 
 def _batches(rows, size):

@@ -104,7 +104,8 @@ def test_a_35_mb_message_is_stored_in_parts_and_read_back_whole(
     monkeypatch.setattr(backend, "render", lambda message: rendered)
     tracemalloc.start()
     try:
-        queue(mail.EmailMessage(to=["you@example.net"]))
+        # With an attachment, so rendered when queued (as the big one is).
+        queue(with_attachment(1))
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
