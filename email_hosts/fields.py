@@ -14,6 +14,7 @@ It wraps django-fernet-fields-v2 so that migrations reference
 
 import functools
 import json
+import threading
 
 from cryptography.fernet import InvalidToken
 from django.db import models
@@ -119,7 +120,7 @@ class _EncryptedBlobField(models.BinaryField):
         if value is None:
             return None
         try:
-            return self.from_bytes(current_fernet().decrypt(bytes(value)))
+            return self.from_bytes(_decrypt_blob(bytes(value)))
         except InvalidToken:
             return UndecryptableValue(bytes(value))
 
@@ -149,6 +150,35 @@ def _encrypt(data):
 @functools.lru_cache(maxsize=16)
 def _ciphertext_of_nothing(a_fernet, data):
     return a_fernet.encrypt(data)
+
+
+#: The ciphertexts of nothing that other processes wrote, as they were read:
+#: each writer has its own, and a worker reads them on every message.
+_NOTHING_READ = {}
+_NOTHING_READ_MAX = 1024
+#: The last value a thread decrypted: a message's pending recipients are
+#: its recipients, one ciphertext, until it has been tried.
+_last_read = threading.local()
+_LAST_READ_MAX = 4096
+
+
+@sensitive_variables()
+def _decrypt_blob(ciphertext):
+    a_fernet = current_fernet()
+    # Keyed by the keys too: what they no longer decrypt stays undecryptable.
+    key = (a_fernet, ciphertext)
+    if (data := _NOTHING_READ.get(key)) is not None:
+        return data
+    if getattr(_last_read, "key", None) == key:
+        return _last_read.data
+    data = a_fernet.decrypt(ciphertext)
+    if data in _NOTHING:
+        if len(_NOTHING_READ) >= _NOTHING_READ_MAX:
+            _NOTHING_READ.clear()  # Keys changed, or writers came and went.
+        _NOTHING_READ[key] = data
+    elif len(data) <= _LAST_READ_MAX:  # An envelope, never a message.
+        _last_read.key, _last_read.data = key, data
+    return data
 
 
 class EncryptedMessageField(_EncryptedBlobField):

@@ -8,7 +8,11 @@ from django.utils.translation import ngettext
 
 from email_hosts.encryption import UndecryptableValue
 from email_hosts.outbox import operations
-from email_hosts.outbox.message_parts import UnreadablePart, message_parts
+from email_hosts.outbox.message_parts import (
+    UnreadablePart,
+    UnrenderableMessage,
+    message_parts,
+)
 from email_hosts.outbox.models import OutboxMessage, Status
 from email_hosts.outbox.resend_confirmation import resend_confirmation
 
@@ -95,6 +99,8 @@ class OutboxMessageAdmin(admin.ModelAdmin):
         # A message in parts: its first part only, which holds its text.
         try:
             shown = next(message_parts(obj))
+        except UnrenderableMessage as exc:
+            return str(exc)
         except UnreadablePart:
             return _("The message cannot be decrypted with the current keys.")
         text = shown.decode("utf-8", "replace")

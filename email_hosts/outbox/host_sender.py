@@ -5,6 +5,7 @@ it leaves, not when it is queued: the request that queues it reads no host.
 
 import email.message
 import email.policy
+import functools
 import re
 
 from django.conf import settings
@@ -40,6 +41,8 @@ def with_host_sender(row, data, sender):
     return envelope_address(sender), b"".join((new_head, memoryview(data)[end:]))
 
 
+# A host's sender is the same for all its mail: render its header once.
+@functools.lru_cache(maxsize=256)
 def _from_header(sender):
     header = email.message.EmailMessage(policy=email.policy.SMTP)
     header["From"] = sender

@@ -25,6 +25,25 @@ class UnreadablePart(Exception):
         return UNREADABLE
 
 
+class UnrenderableMessage(UnreadablePart):
+    """
+    Django could not render a message queued as what it says
+    (render_at_delivery.py): a Django upgrade between queueing and sending
+    can do that. The message's fault, not the relay's.
+    """
+
+    def __init__(self, error):
+        super().__init__()
+        self.error = type(error).__name__
+
+    def __str__(self):
+        return (
+            f"Django could not render this message as it was queued"
+            f" ({self.error}), so it was not sent. Queue it again from the"
+            f" code that sent it."
+        )
+
+
 def in_parts(message):
     """Return whether ``message`` (bytes as sent) is stored in parts."""
     return len(message) > PART_BYTES
@@ -59,7 +78,11 @@ def message_parts(row):
     no current key decrypts.
     """
     if row.render_at_delivery:
-        yield render_recipe(row.message)
+        try:
+            data = render_recipe(row.message)
+        except Exception as exc:  # noqa: BLE001 -- whatever Django raises, without its text
+            raise UnrenderableMessage(exc) from None
+        yield data
         return
     if not row.parts:
         yield row.message

@@ -10,15 +10,16 @@ import re
 
 import pytest
 from django.core import mail
-from django.db import connection
+from django.db import connection, transaction
 from django.test import override_settings
 from django.utils import translation
 from django.utils.translation import gettext_lazy
 from hypothesis import given, strategies
 
+from email_hosts.hosts import status
 from email_hosts.outbox import OutboxBackend
 from email_hosts.outbox.backend import MessageTooLarge
-from email_hosts.outbox.models import OutboxMessage
+from email_hosts.outbox.models import OutboxMessage, Status
 from email_hosts.outbox.render_at_delivery import as_recipe, render_recipe
 from email_hosts.outbox.rendering import render
 from tests.fuzzing import fuzz
@@ -243,3 +244,29 @@ def test_what_is_stored_is_what_the_message_says_encrypted():
     assert b"secret-reset-token" not in bytes(stored)
     said = json.loads(OutboxMessage.objects.get().message)
     assert (said["subject"], said["body"]) == ("Reset", "secret-reset-token")
+
+
+def test_a_message_django_can_no_longer_render_fails_alone_and_the_host_sends_on(
+    email_host, smtp_server
+):
+    # As after a Django upgrade that refuses what the one that queued it took.
+    email_host("shop", smtp_server.dsn())
+    backend = OutboxBackend(host="shop")
+    with transaction.atomic():
+        backend.send_messages(
+            [mail.EmailMessage("Hi", "Hello", to=["you@example.net"])]
+        )
+        broken = OutboxMessage.objects.get()
+        broken.message = json.dumps({"kind": "message", "unknown": "field"}).encode()
+        broken.save()
+        backend.send_messages(
+            [mail.EmailMessage("Next", "Hello", to=["you@example.net"])]
+        )
+    broken.refresh_from_db()
+    assert broken.status == Status.FAILED
+    assert "could not render this message as it was queued (KeyError)" in (
+        broken.last_error
+    )
+    [envelope] = smtp_server.envelopes
+    assert b"Subject: Next" in envelope.original_content
+    assert not status.paused(["shop"])
