@@ -52,7 +52,8 @@ def _start_worker(database, backend):
         command = ["db_worker", "--backend", "database", "--interval", "0.2",
                    "--no-startup-delay", "--no-reload"]  # fmt: skip
     else:
-        command = ["rqworker", "--with-scheduler", "--job-class",
+        command = ["rqworker", "--with-scheduler", "--worker-class",
+                   "email_hosts.outbox.rq_worker.OutboxWorker", "--job-class",
                    "django_tasks_rq.Job", settings.RQ_QUEUE]  # fmt: skip
     return subprocess.Popen(
         [sys.executable, "-W", "error", "-m", "django", *command],
@@ -185,6 +186,35 @@ def test_a_live_worker_takes_over_from_a_dead_run(
         os.kill(_newest_child(survivor.pid), signal.SIGKILL)
     _assert_settled_once(shared_database, relay, 10)
     assert survivor.poll() is None
+
+
+def test_a_whole_rq_worker_lost_with_its_scheduler_is_replaced_within_a_minute(
+    shared_database, smtp_server_factory, workers
+):
+    # As a lost machine: the worker, its work horse and its scheduler die,
+    # and the scheduler's lock stays behind for a minute. RQ's own worker
+    # would take the lock over only at its maintenance, 10 minutes later.
+    _rq_is_clean()
+    relay = _hanging_relay_with_mail(
+        shared_database, smtp_server_factory, takes=3, count=10, backend="rq"
+    )
+    doomed = workers(shared_database, "rq")
+    _wait_for(lambda: len(relay.envelopes) >= 3)
+    # The work horse runs in a session of its own: kill it with the rest.
+    for pid in _descendants(doomed.pid):
+        os.kill(pid, signal.SIGKILL)
+    _kill(doomed)
+    workers(shared_database, "rq")  # Restarted, as systemd would.
+    _assert_settled_once(shared_database, relay, 10)
+
+
+def _descendants(pid):
+    """Return the processes that process ``pid`` started, and theirs."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found += [int(child), *_descendants(int(child))]
+    return found
 
 
 def _newest_child(pid):
