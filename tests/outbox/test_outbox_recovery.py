@@ -194,6 +194,8 @@ def test_a_whole_rq_worker_lost_with_its_scheduler_is_replaced_within_a_minute(
     # As a lost machine: the worker, its work horse and its scheduler die,
     # and the scheduler's lock stays behind for a minute. RQ's own worker
     # would take the lock over only at its maintenance, 10 minutes later.
+    if connection.vendor != "postgresql":
+        pytest.skip("The lock lives in Redis: the matrix shows it on PostgreSQL.")
     _rq_is_clean()
     relay = _hanging_relay_with_mail(
         shared_database, smtp_server_factory, takes=3, count=10, backend="rq"
