@@ -109,6 +109,11 @@ class _EncryptedBlobField(models.BinaryField):
         kwargs.setdefault("editable", False)
         super().__init__(*args, **kwargs)
 
+    #: Whether a thread keeps the last value of this field it read (small
+    #: envelope values only), so that a row that holds it twice is
+    #: decrypted once. Never for a message.
+    remember_last_read = False
+
     def to_bytes(self, value):
         raise NotImplementedError
 
@@ -120,7 +125,9 @@ class _EncryptedBlobField(models.BinaryField):
         if value is None:
             return None
         try:
-            return self.from_bytes(_decrypt_blob(bytes(value)))
+            return self.from_bytes(
+                _decrypt_blob(bytes(value), remember=self.remember_last_read)
+            )
         except InvalidToken:
             return UndecryptableValue(bytes(value))
 
@@ -163,7 +170,7 @@ _LAST_READ_MAX = 4096
 
 
 @sensitive_variables()
-def _decrypt_blob(ciphertext):
+def _decrypt_blob(ciphertext, *, remember):
     a_fernet = current_fernet()
     # Keyed by the keys too: what they no longer decrypt stays undecryptable.
     key = (a_fernet, ciphertext)
@@ -176,7 +183,7 @@ def _decrypt_blob(ciphertext):
         if len(_NOTHING_READ) >= _NOTHING_READ_MAX:
             _NOTHING_READ.clear()  # Keys changed, or writers came and went.
         _NOTHING_READ[key] = data
-    elif len(data) <= _LAST_READ_MAX:  # An envelope, never a message.
+    elif remember and len(data) <= _LAST_READ_MAX:
         _last_read.key, _last_read.data = key, data
     return data
 
@@ -224,6 +231,8 @@ class EncryptedTextField(_SerializedAsText, _EncryptedBlobField):
 
 class EncryptedJSONField(_SerializedAsText, _EncryptedBlobField):
     """A JSON value that holds personal data, such as recipients, encrypted."""
+
+    remember_last_read = True  # Recipients, and pending recipients: the same.
 
     def to_bytes(self, value):
         return json.dumps(value).encode()

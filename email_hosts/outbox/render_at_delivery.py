@@ -14,6 +14,7 @@ other message is rendered when queued (rendering.py).
 import datetime
 import email.utils
 import json
+import re
 
 import django
 from django.conf import settings
@@ -35,17 +36,25 @@ _CARRIED = frozenset(
     | set(_ADDRESS_LISTS)
     | {"content_subtype"}
 )
-#: Headers a message may set that Django renders as addresses: set, the
-#: message is rendered when queued, where Django checks them, as it does
-#: with Reply-To (the others are in the envelope, checked when queued).
-_ADDRESS_HEADERS = frozenset({"from", "to", "cc", "reply-to"})
+#: A header a message may set and still be queued as what it says: a plain
+#: name, none that Django writes from the message's parts or refuses
+#: (Bcc); for those it is rendered when queued, where Django checks them.
+_PLAIN_HEADER = re.compile(r"[A-Za-z0-9-]{1,64}")
+_HEADERS_DJANGO_WRITES = frozenset(
+    {"from", "to", "cc", "reply-to", "bcc", "mime-version"}
+)
+#: A MIME subtype, and a type/subtype, as Django writes them unchecked.
+_PLAIN_SUBTYPE = re.compile(r"[a-z0-9.+-]{1,64}")
+_PLAIN_MIMETYPE = re.compile(r"[a-z]{1,16}/[a-z0-9.+-]{1,64}")
 #: Set by Django's constructor, and not part of what a message says.
 _IGNORED = frozenset({"connection", "_connection", "attachments"})
 #: The most text a message queued as what it says may hold. Rendered, each
-#: character takes at most 12 bytes (4 in UTF-8, each quoted-printable as
-#: 3), so it stays far below a part (message_parts.PART_BYTES) and the
-#: outbox's size limit is checked on an upper bound.
+#: character takes at most 13 bytes (4 in UTF-8, each quoted-printable as
+#: 3, and a soft line break every 76), so it stays far below a part
+#: (message_parts.PART_BYTES), and the outbox's size limit is checked on
+#: an upper bound.
 MAX_TEXT = 64 * 1024
+_BYTES_PER_CHARACTER = 13
 #: What the headers Django adds (Subject, From, To, Date, ...) can add to
 #: the text's upper bound.
 _HEADER_ROOM = 4096
@@ -67,9 +76,10 @@ def as_recipe(message, *, max_bytes):
         return None
     said = {name: getattr(message, name) for name in sorted(attributes)}
     said = _as_plain_text(said)
-    if said is None or said["reply_to"] or _sets_address_headers(said):
+    if said is None or not _only_plain_parts(said, kind):
         return None
-    if 12 * _text_length(said) + _HEADER_ROOM > min(max_bytes, 12 * MAX_TEXT):
+    bound = _BYTES_PER_CHARACTER * _text_length(said) + _HEADER_ROOM
+    if bound > min(max_bytes, _BYTES_PER_CHARACTER * MAX_TEXT):
         return None
     headers = {name.lower() for name in said["extra_headers"]}
     pinned = {}
@@ -134,8 +144,49 @@ def _plain(name, value):
     return str(value) if _is_one_line(value) else None
 
 
-def _sets_address_headers(said):
-    return not _ADDRESS_HEADERS.isdisjoint(map(str.lower, said["extra_headers"]))
+def _only_plain_parts(said, kind):
+    """
+    Return whether a message ``said`` (text) has only parts that Django
+    renders alike whenever it does, and never refuses: else Django must
+    render it now, and refuse it now if it does.
+    """
+    if said["reply_to"] or ("alternatives" in said and kind != "alternatives"):
+        return False  # Reply-To is checked as a header; the other ignored.
+    if not all(map(_is_utf8, _texts(said))):
+        return False  # A lone surrogate: Django 6 writes it, JSON cannot.
+    for name in said["extra_headers"]:
+        plain = _PLAIN_HEADER.fullmatch(name)
+        lower = name.lower()
+        if not plain or lower in _HEADERS_DJANGO_WRITES or lower.startswith("content-"):
+            return False
+    if "content_subtype" in said and not _PLAIN_SUBTYPE.fullmatch(
+        said["content_subtype"]
+    ):
+        return False
+    return all(
+        _PLAIN_MIMETYPE.fullmatch(mimetype)
+        for _content, mimetype in said.get("alternatives", ())
+    )
+
+
+def _texts(said):
+    for name, value in said.items():
+        if isinstance(value, str):
+            yield value
+        elif name == "extra_headers":
+            yield from (text for pair in value.items() for text in pair)
+        elif name == "alternatives":
+            yield from (text for pair in value for text in pair)
+        else:
+            yield from value
+
+
+def _is_utf8(text):
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _is_lazy_text(value):
@@ -151,11 +202,7 @@ def _is_one_line(value):
 
 
 def _text_length(said):
-    length = len(said["subject"]) + len(said["body"]) + len(said["from_email"])
-    length += sum(len(address) for name in _ADDRESS_LISTS for address in said[name])
-    length += sum(len(k) + len(v) for k, v in said["extra_headers"].items())
-    length += sum(len(content) for content, _type in said.get("alternatives", ()))
-    return length
+    return sum(map(len, _texts(said)))
 
 
 def _date_as_django_writes_it():

@@ -10,8 +10,10 @@ last a minute more. Another worker takes a lock over only once it has
 lapsed, and tries only at its maintenance, every 10 minutes by default,
 after waiting up to almost 7 minutes for a job: after a lost machine, the
 runs for later waited up to 11 minutes. This worker does its maintenance
-every ``MAINTENANCE_SECONDS``, and takes over a lock that nobody has
-refreshed for ``STALE_SECONDS``::
+every ``MAINTENANCE_SECONDS`` (whatever ``--maintenance-interval`` says,
+if longer), and takes over a lock that nobody has refreshed for
+``STALE_SECONDS``, also for a worker whose scheduler runs for its other
+queues::
 
     python manage.py rqworker --with-scheduler \\
         --worker-class email_hosts.outbox.rq_worker.OutboxWorker \\
@@ -34,7 +36,9 @@ class OutboxWorker(Worker):
     """RQ's worker, with a maintenance that takes over dead schedulers' locks."""
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("maintenance_interval", MAINTENANCE_SECONDS)
+        # RQ's own command passes its default of 10 minutes: never longer.
+        interval = kwargs.get("maintenance_interval") or MAINTENANCE_SECONDS
+        kwargs["maintenance_interval"] = min(interval, MAINTENANCE_SECONDS)
         super().__init__(*args, **kwargs)
 
     @property
@@ -44,12 +48,21 @@ class OutboxWorker(Worker):
 
     def run_maintenance_tasks(self):
         if self.scheduler is not None:
-            for name in self.queue_names():
+            released = [
                 release_stale_lock(
                     self.connection,
                     RQScheduler.get_locking_key(name),
                     lasts=self.scheduler.interval + 60,
                 )
+                for name in self.queue_names()
+            ]
+            running = self.scheduler._process
+            if any(released) and running is not None and running.is_alive():
+                # It schedules the worker's other queues, and would take the
+                # released one only after two minutes: start it again, so
+                # that RQ's maintenance, below, starts it with every lock.
+                running.terminate()
+                running.join(timeout=10)
         super().run_maintenance_tasks()
 
 

@@ -42,9 +42,10 @@ def test_no_lock_is_left_alone(lock):
     assert connection.exists(key) == 0
 
 
-def test_an_idle_worker_wakes_for_its_maintenance_within_seconds():
-    worker = OutboxWorker(
-        [settings.RQ_QUEUE], connection=get_connection(settings.RQ_QUEUE)
-    )
+@pytest.mark.parametrize("asked", [{}, {"maintenance_interval": 600}])
+def test_an_idle_worker_wakes_for_its_maintenance_within_seconds(asked):
+    # RQ's own command passes its 10 minutes; django-rq's passes nothing.
+    connection = get_connection(settings.RQ_QUEUE)
+    worker = OutboxWorker([settings.RQ_QUEUE], connection=connection, **asked)
     assert worker.maintenance_interval <= STALE_SECONDS
     assert worker.dequeue_timeout <= STALE_SECONDS
