@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.views.decorators.debug import sensitive_variables
 
-from email_hosts.outbox.rendering import Rendered, envelope, render
+from email_hosts.outbox.rendering import Rendered, as_bytes, envelope, mime_message
 
 
 _CLASSES = {"message": EmailMessage, "alternatives": EmailMultiAlternatives}
@@ -114,7 +114,8 @@ def render_recipe(recipe):
     message = cls(**said)
     if content_subtype is not None:
         message.content_subtype = content_subtype
-    return render(message).message
+    # Its envelope was checked and stored when it was queued.
+    return as_bytes(mime_message(message))
 
 
 def _as_plain_text(said):

@@ -31,19 +31,28 @@ def render(message):
     Return ``message`` (an ``EmailMessage``) as Django's SMTP backend sends
     it. Raise ``ValueError`` for an address it would refuse, as it does.
     """
-    if hasattr(_SMTP_BACKEND, "prep_address"):
-        mime = message.message(policy=email.policy.SMTP)
-        data = mime.as_bytes()
-    else:  # Django < 6.0
-        mime = message.message()
-        data = mime.as_bytes(linesep="\r\n")
+    mime = mime_message(message)
     from_email, recipients = envelope(message)
     return Rendered(
         from_email=from_email,
         recipients=recipients,
-        message=data,
+        message=as_bytes(mime),
         message_id=str(mime["Message-ID"] or ""),
     )
+
+
+def mime_message(message):
+    """Return the MIME message Django's SMTP backend makes of ``message``."""
+    if hasattr(_SMTP_BACKEND, "prep_address"):
+        return message.message(policy=email.policy.SMTP)
+    return message.message()  # Django < 6.0
+
+
+def as_bytes(mime):
+    """Return ``mime`` (from ``mime_message()``) as Django's SMTP backend sends it."""
+    if hasattr(_SMTP_BACKEND, "prep_address"):
+        return mime.as_bytes()
+    return mime.as_bytes(linesep="\r\n")  # Django < 6.0
 
 
 def envelope(message):

@@ -44,7 +44,7 @@ def insert(rows):
 
 def _prepared(row, fields, connection):
     """
-    Return the values of ``row`` for ``fields`` as the database takes them. A
+    Yield the values of ``row`` for ``fields`` as the database takes them. A
     value two fields hold is prepared once: a message's pending recipients
     are its recipients when queued, and are encrypted once.
     """
